@@ -1,0 +1,39 @@
+"""qubo_portfolio: pick an equal-weight portfolio of K' stocks out of K by solving a QUBO.
+
+>>> from qubo_portfolio import build_qubo, decode, load_prices, simple_returns, solve
+>>> returns = simple_returns(load_prices("sample").prices).iloc[-252:]
+>>> qubo = build_qubo(returns, k=5, xi=0.5, windows={"length": 63, "step": 21})
+>>> best = decode(solve(qubo, "exact"), qubo).best
+>>> len(best.tickers)
+5
+"""
+
+from .data import PriceData, load_prices
+from .decode import Decoded, Selection, decode
+from .errors import InputError
+from .model import PortfolioQubo, WindowMoments, build_qubo, window_moments
+from .returns import Window, WindowSpec, simple_returns, window_bounds
+from .solvers import SOLVERS, get_solver, solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SOLVERS",
+    "Decoded",
+    "InputError",
+    "PortfolioQubo",
+    "PriceData",
+    "Selection",
+    "Window",
+    "WindowMoments",
+    "WindowSpec",
+    "__version__",
+    "build_qubo",
+    "decode",
+    "get_solver",
+    "load_prices",
+    "simple_returns",
+    "solve",
+    "window_bounds",
+    "window_moments",
+]

@@ -1,0 +1,179 @@
+"""Solvers by name. Every solver takes a :class:`PortfolioQubo` and returns a dimod SampleSet.
+
+========== ============================================================ =============
+name       what                                                         uses lambda
+========== ============================================================ =============
+sa, neal   dwave-samplers simulated annealing on the penalty BQM         yes
+tabu       dwave-samplers tabu search on the penalty BQM                 yes
+swap       fixed-cardinality swap annealing on ``x^T A x``               no
+exact      all C(K, K') subsets enumerated (<= 5e6)                      no
+exact-bqm  dimod ExactSolver on the penalty BQM (K <= 20)                yes
+========== ============================================================ =============
+
+``solve(qubo, "sa", num_reads=20, seed=0)`` runs one; ``polish=True`` repairs every sample
+to K' assets and descends by swaps (:mod:`qubo_portfolio.solvers.polish`), keeping the raw
+figures beside the polished ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dimod
+
+from ..errors import InputError
+from ..model import PortfolioQubo
+from . import dwave, exact
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registered solver: its name, what it does, its parameters, how to run it."""
+
+    name: str
+    summary: str
+    run: Callable[..., dimod.SampleSet]
+    uses_penalty: bool
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+def _run_swap(
+    qubo: PortfolioQubo, *, penalty: float | None, num_reads: int, seed: int | None, **params: Any
+) -> dimod.SampleSet:
+    from .swap import SwapAnnealingSampler
+
+    unknown = sorted(set(params) - set(SWAP_PARAMETERS))
+    if unknown:
+        raise InputError(
+            f"unknown solver.params for swap: {', '.join(unknown)} "
+            f"(allowed: {', '.join(SWAP_PARAMETERS)})"
+        )
+    return SwapAnnealingSampler().sample(
+        qubo.objective_bqm(), k=qubo.k, num_reads=num_reads, seed=seed, **params
+    )
+
+
+SWAP_PARAMETERS = {
+    "num_sweeps": "sweeps per read; a sweep is proposals_per_sweep swap proposals",
+    "proposals_per_sweep": "swap proposals per sweep (default 4 K')",
+    "beta_range": "[hot, cold] (default: calibrated to the spread of swap deltas, reported)",
+    "beta_schedule_type": "geometric | linear (default geometric)",
+}
+
+SOLVERS: dict[str, SolverSpec] = {
+    spec.name: spec
+    for spec in (
+        SolverSpec(
+            "sa",
+            "dwave-samplers SimulatedAnnealingSampler (dwave-neal's engine) on the penalty BQM",
+            dwave.run_sa,
+            True,
+            dwave.SA_PARAMETERS,
+            aliases=("neal",),
+        ),
+        SolverSpec(
+            "tabu",
+            "dwave-samplers TabuSampler on the penalty BQM",
+            dwave.run_tabu,
+            True,
+            dwave.TABU_PARAMETERS,
+        ),
+        SolverSpec(
+            "swap",
+            "fixed-cardinality swap annealing on x^T A x: every state holds exactly K' assets",
+            _run_swap,
+            False,
+            SWAP_PARAMETERS,
+        ),
+        SolverSpec(
+            "exact",
+            "the constrained optimum: all C(K, K') subsets enumerated (up to 5e6)",
+            exact.run_exact,
+            False,
+        ),
+        SolverSpec(
+            "exact-bqm",
+            "dimod ExactSolver on the penalty BQM, K <= 20 (shows what the penalty does)",
+            exact.run_exact_bqm,
+            True,
+        ),
+    )
+}
+ALIASES = {alias: spec.name for spec in SOLVERS.values() for alias in spec.aliases}
+
+
+def get_solver(name: str) -> SolverSpec:
+    """The solver registered as ``name`` (or an alias such as ``neal``)."""
+    key = ALIASES.get(name, name)
+    if key not in SOLVERS:
+        names = ", ".join([*SOLVERS, *ALIASES])
+        raise InputError(f"unknown solver {name!r} (choose one of: {names})")
+    return SOLVERS[key]
+
+
+def solve(
+    qubo: PortfolioQubo,
+    solver: str = "sa",
+    *,
+    num_reads: int = 20,
+    seed: int | None = 0,
+    penalty: float | None = None,
+    penalty_scale: float = 1.0,
+    polish: bool = False,
+    **params: Any,
+) -> dimod.SampleSet:
+    """Run solver ``solver`` on ``qubo`` and return its SampleSet, labelled by ticker.
+
+    ``penalty`` (absolute) or ``penalty_scale`` (times ``qubo.penalty_bound()``) sets the
+    lambda of the penalty BQM for solvers that use one. ``info`` records ``solver``,
+    ``penalty`` (the lambda used, ``None`` for penalty-free solvers), ``params`` and
+    ``timing`` (seconds).
+
+    Examples
+    --------
+    >>> from qubo_portfolio import build_qubo, load_prices, solve
+    >>> from qubo_portfolio.returns import simple_returns
+    >>> r = simple_returns(load_prices("sample").prices).iloc[-126:]
+    >>> qubo = build_qubo(r, k=4, xi=0.5, windows={"length": 21, "step": 10})
+    >>> sampleset = solve(qubo, "exact", num_reads=3)
+    >>> len(sampleset)
+    3
+    """
+    spec = get_solver(solver)
+    if num_reads < 1:
+        raise InputError(f"solver.num_reads = {num_reads} must be >= 1")
+    if seed is not None and not 0 <= seed < 2**32:
+        raise InputError(f"solver.seed = {seed} must be in [0, 2^32)")
+    lam = qubo.penalty_weight(penalty, penalty_scale) if spec.uses_penalty else None
+    start = time.perf_counter()
+    sampleset = spec.run(qubo, penalty=lam, num_reads=num_reads, seed=seed, **params)
+    elapsed = time.perf_counter() - start
+    info = dict(sampleset.info)
+    if "timing" in info:
+        info["sampler_timing"] = info.pop("timing")
+    timing = {"solve_seconds": elapsed}
+    if polish:
+        from .polish import polish as polish_samples
+
+        start = time.perf_counter()
+        sampleset = polish_samples(sampleset, qubo.A, qubo.tickers, qubo.k)
+        timing["polish_seconds"] = time.perf_counter() - start
+        info = {**info, **sampleset.info}
+    info.update(
+        solver=spec.name,
+        penalty=lam,
+        penalty_bound=qubo.penalty_bound(),
+        params=dict(params),
+        timing=timing,
+        polished=polish,
+    )
+    sampleset.info.clear()
+    sampleset.info.update(info)
+    return sampleset
+
+
+__all__ = ["SOLVERS", "SolverSpec", "get_solver", "solve"]

@@ -1,0 +1,192 @@
+"""Experiment configs: YAML files validated by pydantic, unknown keys rejected.
+
+``load_config(path, overrides=["model.xi=0.2"])`` reads a YAML file, applies ``--set`` style
+overrides (dotted key = YAML value) and returns a validated :class:`Config`. Every problem
+becomes one :class:`InputError` line naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SyntheticConfig(_Strict):
+    """Seeded factor-model market with fat tails."""
+
+    assets: int = Field(50, ge=2)
+    days: int = Field(756, ge=3)
+    seed: int = 0
+
+
+class DataConfig(_Strict):
+    source: Literal["sample", "csv", "synthetic"] = "sample"
+    path: str | None = None
+    tickers: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    max_gap: int = Field(5, ge=0)
+    missing: Literal["drop_assets", "keep"] = "drop_assets"
+    synthetic: SyntheticConfig | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_to_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2020-01-31 as a date
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    @model_validator(mode="after")
+    def _source_options(self) -> DataConfig:
+        if self.source == "csv" and not self.path:
+            raise ValueError("data.source is csv but data.path is missing (set data.path)")
+        if self.source == "synthetic" and self.synthetic is None:
+            self.synthetic = SyntheticConfig()
+        return self
+
+
+class WindowsConfig(_Strict):
+    length: int | None = None
+    step: int | None = None
+    count: int | None = None
+    unit: Literal["trading_days", "calendar_days"] = "trading_days"
+
+    @model_validator(mode="after")
+    def _one_of_step_count(self) -> WindowsConfig:
+        if self.step is not None and self.count is not None:
+            raise ValueError("give windows.step or windows.count, not both")
+        for name in ("length", "step", "count"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"windows.{name} = {value} must be a positive number")
+        return self
+
+
+class PenaltyConfig(_Strict):
+    """lambda = ``value`` when given, else ``scale`` * the single-flip bound lambda*."""
+
+    scale: float = Field(1.0, ge=0)
+    value: float | None = Field(None, ge=0)
+
+
+class ModelConfig(_Strict):
+    k: int
+    xi: float = 0.0
+    return_term: Literal["linear", "squared"] = "linear"
+    lookback: int | None = None
+    windows: WindowsConfig = Field(default_factory=WindowsConfig)
+    penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)
+
+
+class SolverConfig(_Strict):
+    name: str = "sa"
+    num_reads: int = Field(20, ge=1)
+    seed: int | None = Field(0, ge=0, lt=2**32)
+    params: dict[str, Any] = Field(default_factory=dict)
+    polish: bool = False
+
+
+class ReportConfig(_Strict):
+    risk_free_rate: float = 0.0
+    plots: bool = True
+
+
+class Config(_Strict):
+    """A whole experiment config (the top-level YAML mapping)."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig
+    solver: SolverConfig = Field(default_factory=SolverConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+
+def set_dotted(tree: dict, key: str, value: Any) -> None:
+    """``tree[a][b][c] = value`` for ``key = "a.b.c"``, creating mappings on the way."""
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"--set {key}: {part} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"model.xi=0.2"`` -> ``("model.xi", 0.2)``; the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise InputError(f"--set {text!r} is not KEY=VALUE (for example --set model.xi=0.2)")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _describe(error: dict, source: str) -> str:
+    location = ".".join(str(p) for p in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown key {location} (remove it or check its spelling; see README)"
+    if kind == "missing":
+        return f"{source}: missing required key {location} (add it)"
+    message = error["msg"].removeprefix("Value error, ")
+    if location:
+        return f"{source}: {location}: {message}"
+    return f"{source}: {message}"
+
+
+def validate_config(raw: Any, source: str = "config") -> Config:
+    """Validate a parsed mapping; raise one-line :class:`InputError` on the first problem."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: expected a YAML mapping with data/model/solver/report keys")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise InputError(_describe(errors[0], source)) from exc
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The parsed YAML mapping of ``path`` (an :class:`InputError` when unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file not found: {path} (check the path)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}: not valid YAML{where} (fix the syntax)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.__class__.__name__})") from exc
+    return raw if raw is not None else {}
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a config file."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a YAML mapping with data/model/solver/report keys")
+    for text in overrides or []:
+        set_dotted(raw, *parse_override(text))
+    return validate_config(raw, str(path))

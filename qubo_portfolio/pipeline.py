@@ -1,0 +1,107 @@
+"""One experiment, end to end: config -> prices -> returns -> QUBO -> samples -> portfolio.
+
+:func:`run_experiment` does the work and returns a :class:`RunResult`; writing files is
+:mod:`qubo_portfolio.report`'s job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import dimod
+import pandas as pd
+
+from .config import Config, DataConfig, ModelConfig
+from .data import PriceData, load_prices
+from .decode import Decoded, decode
+from .metrics import equal_weights, portfolio_measures
+from .model import PortfolioQubo, build_qubo
+from .returns import WindowSpec, simple_returns
+from .solvers import solve
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced (in memory)."""
+
+    config: Config
+    data: PriceData
+    returns: pd.DataFrame  # the in-sample returns the model used (after lookback)
+    qubo: PortfolioQubo
+    sampleset: dimod.SampleSet
+    decoded: Decoded
+    metrics: dict[str, float]
+    benchmark: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_data(cfg: DataConfig) -> PriceData:
+    """Prices as the ``data`` section says."""
+    return load_prices(
+        cfg.source,
+        path=cfg.path,
+        tickers=cfg.tickers,
+        start=cfg.start,
+        end=cfg.end,
+        max_gap=cfg.max_gap,
+        missing=cfg.missing,
+        synthetic=cfg.synthetic.model_dump() if cfg.synthetic is not None else None,
+    )
+
+
+def window_spec(cfg: ModelConfig) -> WindowSpec:
+    return WindowSpec(**cfg.windows.model_dump())
+
+
+def build_model(returns: pd.DataFrame, cfg: ModelConfig) -> PortfolioQubo:
+    """The QUBO of the ``model`` section over ``returns``."""
+    return build_qubo(
+        returns,
+        k=cfg.k,
+        xi=cfg.xi,
+        windows=window_spec(cfg),
+        return_term=cfg.return_term,
+        lookback=cfg.lookback,
+    )
+
+
+def in_sample_returns(returns: pd.DataFrame, qubo: PortfolioQubo) -> pd.DataFrame:
+    """The rows the model's windows cover (first window start to the last row)."""
+    first = qubo.windows[0].first_date
+    return returns.loc[returns.index >= first]
+
+
+def run_experiment(cfg: Config) -> RunResult:
+    """Run one config: load, build, solve, decode, measure."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    data = load_data(cfg.data)
+    returns = simple_returns(data.prices)
+    timings["load_seconds"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    qubo = build_model(returns, cfg.model)
+    _ = qubo.A
+    timings["build_seconds"] = time.perf_counter() - start
+
+    sampleset = solve(
+        qubo,
+        cfg.solver.name,
+        num_reads=cfg.solver.num_reads,
+        seed=cfg.solver.seed,
+        penalty=cfg.model.penalty.value,
+        penalty_scale=cfg.model.penalty.scale,
+        polish=cfg.solver.polish,
+        **cfg.solver.params,
+    )
+    timings.update(sampleset.info["timing"])
+    decoded = decode(sampleset, qubo)
+
+    start = time.perf_counter()
+    used = in_sample_returns(returns, qubo)
+    rf = cfg.report.risk_free_rate
+    metrics = portfolio_measures(used, decoded.best.weights, rf)
+    benchmark = portfolio_measures(used, equal_weights(qubo.tickers), rf)
+    timings["metrics_seconds"] = time.perf_counter() - start
+    return RunResult(cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings)

@@ -1,0 +1,198 @@
+"""Result files: summary.json, selection.csv, samples.csv, plots, and the console table.
+
+Every command writes into a fresh temporary folder beside the destination and moves it into
+place only when everything is written (:func:`staged_output`), so a failing run never leaves
+half a result, and an existing result is replaced only with ``--force``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__
+from .errors import InputError
+from .metrics import MEASURES
+
+if TYPE_CHECKING:
+    from .pipeline import RunResult
+
+
+def default_out_dir(config_path: str | Path, root: str | Path = "results") -> Path:
+    """``results/<config-stem>-<YYYYmmdd-HHMMSS>``."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{Path(config_path).stem}-{stamp}"
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    """Refuse an existing non-empty ``out`` unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder (choose another --out)")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError(
+            f"--out {out} already holds results (choose another --out, or --force to replace it)"
+        )
+
+
+@contextmanager
+def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes ``out`` (replacing it if ``force``).
+
+    On any exception the temporary folder is removed and ``out`` is left as it was.
+    """
+    out = Path(out)
+    check_out_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    check_out_dir(out, force)
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types (NaN and infinities become null)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n")
+
+
+def run_summary(result: RunResult) -> dict:
+    """The summary.json payload of one run."""
+    cfg, qubo, decoded = result.config, result.qubo, result.decoded
+    best = decoded.best
+    info = result.sampleset.info
+    summary = {
+        "tickers": best.tickers,
+        "weights": best.weights.to_dict(),
+        "k": qubo.k,
+        "xi": qubo.xi,
+        "return_term": qubo.return_term,
+        "num_assets": qubo.num_assets,
+        "penalty": info.get("penalty"),
+        "penalty_bound": info.get("penalty_bound"),
+        "solver": info.get("solver"),
+        "solver_params": cfg.solver.params,
+        "num_reads": len(decoded.samples),
+        "seed": cfg.solver.seed,
+        "energy": best.energy,
+        "objective": best.objective,
+        "feasible": best.feasible,
+        "feasible_fraction": decoded.feasible_fraction,
+        "polished": bool(info.get("polished")),
+        "timings": result.timings,
+        "metrics": result.metrics,
+        "benchmark": {"name": "equal_weight_all", "metrics": result.benchmark},
+        "in_sample": {
+            "start": result.returns.index[0].date().isoformat(),
+            "end": result.returns.index[-1].date().isoformat(),
+            "rows": len(result.returns),
+        },
+        "windows": {
+            **cfg.model.windows.model_dump(),
+            "lookback": cfg.model.lookback,
+            "num_windows": qubo.num_windows,
+            "bounds": [w.to_dict() for w in qubo.windows],
+        },
+        "data": result.data.report,
+        "config": cfg.model_dump(),
+        "version": __version__,
+    }
+    if decoded.feasible_fraction_raw is not None:
+        samples = decoded.samples
+        raw_feasible = samples.loc[samples["feasible_raw"].astype(bool), "objective_raw"]
+        summary["raw"] = {
+            "feasible_fraction": decoded.feasible_fraction_raw,
+            "best_feasible_objective": float(raw_feasible.min()) if len(raw_feasible) else None,
+            "median_objective": float(samples["objective_raw"].median()),
+        }
+    for key in ("beta_range", "num_sweeps", "proposals_per_sweep"):
+        if key in info:
+            summary.setdefault("solver_info", {})[key] = info[key]
+    return summary
+
+
+def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]:
+    """Write one run's files into ``folder`` (use inside :func:`staged_output`)."""
+    written = []
+    path = folder / "summary.json"
+    write_json(path, run_summary(result))
+    written.append(path)
+    path = folder / "selection.csv"
+    result.decoded.best.weights.rename("weight").to_csv(path, index_label="ticker")
+    written.append(path)
+    path = folder / "samples.csv"
+    result.decoded.samples.to_csv(path)
+    written.append(path)
+    if plots:
+        from .plots import plot_cumulative_returns
+
+        written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))
+    return written
+
+
+def console_table(result: RunResult) -> str:
+    """A plain-text report of one run for the terminal."""
+    best, decoded = result.decoded.best, result.decoded
+    info = result.sampleset.info
+    lam = info.get("penalty")
+    lines = [
+        f"assets {result.qubo.num_assets}  k {result.qubo.k}  xi {result.qubo.xi:g}  "
+        f"windows {result.qubo.num_windows}  in-sample {result.returns.index[0].date()}.."
+        f"{result.returns.index[-1].date()} ({len(result.returns)} days)",
+        f"solver {info.get('solver')}  reads {len(decoded.samples)}  "
+        f"penalty {'-' if lam is None else f'{lam:.4g}'}  "
+        f"feasible {decoded.feasible_fraction:.0%}"
+        + (
+            f" (raw {decoded.feasible_fraction_raw:.0%})"
+            if decoded.feasible_fraction_raw is not None
+            else ""
+        )
+        + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s",
+        f"objective {best.objective:.6e}  energy {best.energy:.6e}",
+        f"selected  {', '.join(best.tickers)}",
+        "",
+        f"{'measure':<24}{'selection':>12}{'1/N all':>12}",
+    ]
+    for name in MEASURES:
+        lines.append(f"{name:<24}{result.metrics[name]:>12.4f}{result.benchmark[name]:>12.4f}")
+    report = result.data.report
+    notes = []
+    if report.get("dropped_assets"):
+        notes.append(f"{len(report['dropped_assets'])} incomplete assets dropped")
+    if report.get("large_moves"):
+        notes.append(f"{len(report['large_moves'])} one-day moves beyond +-50% in the data")
+    if notes:
+        lines += ["", "data: " + "; ".join(notes) + " (see summary.json: data)"]
+    return "\n".join(lines)

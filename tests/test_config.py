@@ -1,0 +1,58 @@
+import pytest
+
+from qubo_portfolio.config import load_config, parse_override, validate_config
+from qubo_portfolio.errors import InputError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_overrides(tmp_path):
+    path = write(tmp_path, "model:\n  k: 3\n")
+    cfg = load_config(path, ["model.xi=0.25", "solver.params.num_sweeps=50", "data.tickers=[A, B]"])
+    assert cfg.model.xi == 0.25
+    assert cfg.solver.params == {"num_sweeps": 50}
+    assert cfg.data.tickers == ["A", "B"]
+    assert (
+        cfg.data.source == "sample" and cfg.data.max_gap == 5 and cfg.data.missing == "drop_assets"
+    )
+    assert cfg.model.penalty.scale == 1.0 and cfg.model.penalty.value is None
+    assert cfg.solver.name == "sa" and cfg.solver.num_reads == 20 and cfg.solver.seed == 0
+    assert cfg.model.windows.unit == "trading_days"
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        ("model:\n  k: 3\n  foo: 1\n", [], "unknown key model.foo"),
+        ("modle:\n  k: 3\n", [], "unknown key modle"),
+        ("data:\n  source: csv\nmodel:\n  k: 3\n", [], "data.path is missing"),
+        ("model:\n  k: 3\n", ["model.windows.step=2", "model.windows.count=3"], "not both"),
+        ("model:\n  k: three\n", [], "model.k"),
+        ("model: [1, 2\n", [], "not valid YAML at line"),
+        ("- 1\n", [], "expected a YAML mapping"),
+        ("solver:\n  name: sa\n", [], "missing required key model"),
+        ("model:\n  k: 3\n", ["model.windows.length=-4"], "must be a positive number"),
+        ("model:\n  k: 3\n", ["data.missing=fill"], "data.missing"),
+        ("model:\n  k: 3\n", ["model.penalty.scale=-1"], "model.penalty.scale"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path, text, overrides, message):
+    with pytest.raises(InputError, match=message) as info:
+        load_config(write(tmp_path, text), overrides)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_bad_override(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match="KEY=VALUE"):
+        parse_override("model.xi")
+
+
+def test_validate_config_round_trips():
+    cfg = validate_config({"model": {"k": 2}})
+    assert validate_config(cfg.model_dump()) == cfg

@@ -1,0 +1,129 @@
+"""Solvers: registry, exact enumeration vs brute force, the penalty BQM's exact ground state."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qubo_portfolio import build_qubo, decode, solve
+from qubo_portfolio.config import load_config
+from qubo_portfolio.errors import InputError
+from qubo_portfolio.pipeline import build_model, load_data
+from qubo_portfolio.returns import simple_returns
+from qubo_portfolio.solvers import SOLVERS, get_solver
+
+from helpers import REPO, make_returns
+
+
+def brute_force(qubo):
+    """(objective, tickers) of every K'-subset, sorted, by plain Python."""
+    a = qubo.A
+    rows = []
+    for subset in itertools.combinations(range(qubo.num_assets), qubo.k):
+        value = sum(a[i, j] for i in subset for j in subset)
+        rows.append((value, [qubo.tickers[i] for i in subset]))
+    return sorted(rows, key=lambda r: r[0])
+
+
+@pytest.mark.parametrize(("n", "k", "xi"), [(8, 3, 0.5), (10, 4, 2.0), (11, 1, 0.1), (9, 8, 1.0)])
+def test_exact_equals_brute_force(n, k, xi):
+    qubo = build_qubo(
+        make_returns(100, n, seed=n + k), k=k, xi=xi, windows={"length": 25, "step": 15}
+    )
+    ranked = brute_force(qubo)
+    sampleset = solve(qubo, "exact", num_reads=5)
+    decoded = decode(sampleset, qubo)
+    expected = [v for v, _ in ranked[:5]]
+    np.testing.assert_allclose(sorted(decoded.samples["objective"]), expected, rtol=1e-10)
+    assert decoded.best.tickers == ranked[0][1]
+    assert decoded.best.objective == pytest.approx(ranked[0][0], rel=1e-12)
+    assert decoded.feasible_fraction == 1.0
+
+
+def test_exact_refuses_too_many_subsets():
+    qubo = build_qubo(make_returns(60, 40, seed=1), k=20, xi=0.1)
+    with pytest.raises(InputError, match=r"C\(40, 20\).*exceeds.*swap, tabu or sa"):
+        solve(qubo, "exact")
+
+
+def test_exact_bqm_ground_state_is_the_constrained_optimum_above_the_bound():
+    qubo = build_qubo(
+        make_returns(100, 10, seed=4), k=4, xi=1.0, windows={"length": 25, "step": 15}
+    )
+    best = brute_force(qubo)[0]
+    decoded = decode(solve(qubo, "exact-bqm", num_reads=3, penalty_scale=1.0), qubo)
+    assert decoded.best.tickers == best[1]
+    assert decoded.samples["energy"].iloc[0] == pytest.approx(best[0], rel=1e-9)
+
+
+def test_exact_bqm_with_no_penalty_prefers_infeasible_states():
+    qubo = build_qubo(make_returns(100, 10, seed=4), k=4, xi=0.0)
+    sampleset = solve(qubo, "exact-bqm", num_reads=1, penalty_scale=0.0)
+    assert sampleset.first.sample != {} and sum(sampleset.first.sample.values()) != 4
+    with pytest.raises(InputError, match="no feasible sample"):
+        decode(sampleset, qubo)
+
+
+def test_exact_bqm_refuses_large_k():
+    qubo = build_qubo(make_returns(60, 21, seed=1), k=3, xi=0.1)
+    with pytest.raises(InputError, match="K = 21 exceeds 20"):
+        solve(qubo, "exact-bqm")
+
+
+def test_sa_finds_the_exact_optimum_on_the_default_config():
+    cfg = load_config(REPO / "configs" / "default.yaml", ["solver.name=sa"])
+    qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+    exact = decode(solve(qubo, "exact"), qubo).best
+    sampleset = solve(
+        qubo,
+        "sa",
+        num_reads=cfg.solver.num_reads,
+        seed=cfg.solver.seed,
+        penalty_scale=cfg.model.penalty.scale,
+        **cfg.solver.params,
+    )
+    found = decode(sampleset, qubo).best
+    assert found.tickers == exact.tickers
+    assert found.objective == pytest.approx(exact.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["sa", "neal", "tabu"])
+def test_penalty_solvers_record_lambda_and_return_labelled_samples(name):
+    qubo = build_qubo(
+        make_returns(100, 12, seed=2), k=3, xi=0.5, windows={"length": 25, "step": 15}
+    )
+    sampleset = solve(
+        qubo,
+        name,
+        num_reads=4,
+        seed=7,
+        penalty_scale=0.5,
+        **({"timeout": 5} if name == "tabu" else {}),
+    )
+    assert set(sampleset.variables) == set(qubo.tickers)
+    assert sampleset.info["penalty"] == pytest.approx(0.5 * qubo.penalty_bound())
+    assert sampleset.info["solver"] == get_solver(name).name
+    bqm = qubo.to_bqm(scale=0.5)
+    np.testing.assert_allclose(sampleset.record.energy, bqm.energies(sampleset), rtol=1e-9)
+
+
+def test_same_seed_same_samples():
+    qubo = build_qubo(make_returns(100, 12, seed=2), k=3, xi=0.5)
+    a = solve(qubo, "sa", num_reads=5, seed=3)
+    b = solve(qubo, "sa", num_reads=5, seed=3)
+    np.testing.assert_array_equal(a.record.sample, b.record.sample)
+
+
+def test_unknown_solver_and_params():
+    qubo = build_qubo(make_returns(), k=2, xi=0.1)
+    with pytest.raises(InputError, match="unknown solver 'gurobi'"):
+        solve(qubo, "gurobi")
+    with pytest.raises(InputError, match="unknown solver.params for sa: sweeps"):
+        solve(qubo, "sa", sweeps=10)
+    with pytest.raises(InputError, match="num_reads"):
+        solve(qubo, "sa", num_reads=0)
+
+
+def test_registry_lists_the_issue_solvers():
+    assert {"sa", "tabu", "exact", "exact-bqm"} <= set(SOLVERS)
+    assert get_solver("neal") is SOLVERS["sa"]
