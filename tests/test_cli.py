@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -198,5 +199,6 @@ def test_solvers_lists_parameters():
 
 
 def test_console_script_is_installed():
-    proc = subprocess.run(["qubo-portfolio", "--help"], capture_output=True, text=True)
+    script = Path(sys.executable).parent / "qubo-portfolio"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "run" in proc.stdout
