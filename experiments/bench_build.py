@@ -53,7 +53,9 @@ def main() -> None:
     synth = load_prices("synthetic", synthetic={"assets": 2000, "days": 127, "seed": 1}).prices
     rows.append(measure("synthetic", simple_returns(synth), 100, args.repeats))
     print(f"machine: {platform.machine()}, {platform.python_version()}, median of {args.repeats}")
-    print("| instance | K | M | moments + A (s) | A for new xi (s) | to_bqm (s) | build_qubo + to_bqm (s) |")
+    print(
+        "| instance | K | M | moments + A (s) | A for new xi (s) | to_bqm (s) | build_qubo + to_bqm (s) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, n, m, *times in rows:
         print(f"| {name} | {n} | {m} | " + " | ".join(f"{t:.4f}" for t in times) + " |")

@@ -76,6 +76,31 @@ def run(
 
 
 @app.command()
+def frontier(
+    config: ConfigArg,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Markowitz portfolios, exact frontier, random cloud and the QUBO selections per xi."""
+    with user_errors(debug):
+        from .config import load_config
+        from .frontier_report import frontier_table, run_frontier, write_frontier
+        from .report import check_out_dir, default_out_dir, staged_output
+
+        cfg = load_config(config, set_)
+        out = out or default_out_dir(config)
+        check_out_dir(out, force)
+        result = run_frontier(cfg)
+        with staged_output(out, force) as folder:
+            write_frontier(result, folder, plots=cfg.report.plots)
+        typer.echo(frontier_table(result))
+        plots = ", frontier.png" if cfg.report.plots else ""
+        typer.echo(f"\nwrote {out}/ (portfolios.json, frontier.csv, random_portfolios.csv{plots})")
+
+
+@app.command()
 def solvers() -> None:
     """List the solvers and their parameters."""
     from .solvers import SOLVERS
@@ -89,6 +114,108 @@ def solvers() -> None:
         if not spec.parameters:
             typer.echo("    (no solver.params)")
     typer.echo("\nall solvers: solver.num_reads, solver.seed, solver.polish")
+
+
+@app.command()
+def bench(
+    config: Annotated[
+        Path | None, typer.Argument(help="take data and model from this config", show_default=False)
+    ] = None,
+    prices: Annotated[Path | None, typer.Option(help="price CSV (instead of a config)")] = None,
+    synthetic: Annotated[
+        int | None, typer.Option(help="a synthetic market of this many assets (instead)")
+    ] = None,
+    days: Annotated[int, typer.Option(help="synthetic: price rows")] = 127,
+    data_seed: Annotated[int, typer.Option(help="synthetic: market seed")] = 1,
+    max_gap: Annotated[int, typer.Option(help="--prices: fill gaps up to this many rows")] = 0,
+    k: Annotated[int | None, typer.Option(help="K' (default: the config's, else 30)")] = None,
+    xi: Annotated[float | None, typer.Option(help="xi (default: the config's, else 0.05)")] = None,
+    lookback: Annotated[int, typer.Option(help="last N return rows (no config)")] = 126,
+    window_length: Annotated[int, typer.Option(help="window rows (no config)")] = 21,
+    window_step: Annotated[int, typer.Option(help="window step (no config)")] = 10,
+    solver: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME[+polish][:key=value,...], repeatable (default: a standard set)"),
+    ] = None,
+    reads: Annotated[int, typer.Option(help="reads per repeat")] = 20,
+    repeats: Annotated[int, typer.Option(help="repeats per solver (seeds seed, seed+1, ...)")] = 5,
+    seed: Annotated[int, typer.Option(help="first seed")] = 0,
+    penalty_scale: Annotated[
+        float | None,
+        typer.Option(help="lambda / lambda* for penalty solvers (default: the config's, else 1)"),
+    ] = None,
+    best_known: Annotated[float | None, typer.Option(help="best known objective")] = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Benchmark solvers on one instance: bench.csv, bench.md and a PNG of objectives."""
+    with user_errors(debug):
+        from .bench import DEFAULT_CASES, BenchCase, run_bench, write_bench
+        from .config import load_config, validate_config
+        from .pipeline import build_model, load_data
+        from .report import check_out_dir, default_out_dir, staged_output
+        from .returns import simple_returns
+
+        sources = sum(x is not None for x in (config, prices, synthetic))
+        if sources != 1:
+            raise InputError("bench needs exactly one of CONFIG, --prices CSV or --synthetic N")
+        if config is not None:
+            cfg = load_config(config, set_)
+            if k is not None or xi is not None:
+                model = cfg.model.model_copy(
+                    update={"k": k or cfg.model.k, "xi": cfg.model.xi if xi is None else xi}
+                )
+                cfg = cfg.model_copy(update={"model": model})
+            stem = Path(config).stem
+        else:
+            data = (
+                {"source": "csv", "path": str(prices), "max_gap": max_gap}
+                if prices is not None
+                else {
+                    "source": "synthetic",
+                    "synthetic": {"assets": synthetic, "days": days, "seed": data_seed},
+                }
+            )
+            model = {
+                "k": 30 if k is None else k,
+                "xi": 0.05 if xi is None else xi,
+                "lookback": lookback,
+                "windows": {"length": window_length, "step": window_step},
+            }
+            cfg = validate_config({"data": data, "model": model}, "bench options")
+            stem = (
+                Path(prices).name.split(".")[0] if prices is not None else f"synthetic{synthetic}"
+            )
+        if penalty_scale is None:
+            penalty_scale = cfg.model.penalty.scale
+        out = out or default_out_dir(f"bench-{stem}")
+        check_out_dir(out, force)
+        cases = [BenchCase.parse(s) for s in (solver or DEFAULT_CASES)]
+        qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+        instance = (
+            f"{stem}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
+            f"windows of {cfg.model.windows.length} rows, lambda = {penalty_scale:g} lambda*"
+        )
+        typer.echo(
+            f"{instance}; {len(cases)} solvers x {repeats} repeats x {reads} reads", err=True
+        )
+        result = run_bench(
+            qubo,
+            cases,
+            reads=reads,
+            repeats=repeats,
+            seed=seed,
+            penalty_scale=penalty_scale,
+            best_known=best_known,
+            progress=lambda label: typer.echo(f"  {label} ...", err=True),
+        )
+        command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
+        with staged_output(out, force) as folder:
+            write_bench(result, folder, instance, command)
+        typer.echo((out / "bench.md").read_text())
+        typer.echo(f"wrote {out}/ (bench.csv, bench.md, bench_objectives.png)")
 
 
 def main() -> None:

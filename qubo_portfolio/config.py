@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -107,6 +108,31 @@ class ReportConfig(_Strict):
     plots: bool = True
 
 
+class TargetsConfig(_Strict):
+    """Optional frontier targets: ``risk`` (annual volatility), ``return`` (annual return)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, serialize_by_alias=True)
+
+    risk: FiniteFloat | None = Field(None, gt=0)
+    return_: FiniteFloat | None = Field(None, alias="return")
+
+
+class FrontierConfig(_Strict):
+    """The ``frontier`` command: classical Markowitz portfolios beside the QUBO selections.
+
+    ``risk_free_rate`` None means ``report.risk_free_rate``; empty ``xi_values`` means
+    ``[model.xi]``.
+    """
+
+    expected_returns: Literal["mean", "compounded"] = "mean"
+    risk_free_rate: FiniteFloat | None = None
+    random_portfolios: int = Field(5000, ge=1)
+    points: int = Field(50, ge=2)
+    seed: int | None = Field(0, ge=0, lt=2**32)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    xi_values: list[FiniteFloat] = Field(default_factory=list)
+
+
 class Config(_Strict):
     """A whole experiment config (the top-level YAML mapping)."""
 
@@ -114,6 +140,7 @@ class Config(_Strict):
     model: ModelConfig
     solver: SolverConfig = Field(default_factory=SolverConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    frontier: FrontierConfig = Field(default_factory=FrontierConfig)
 
 
 def set_dotted(tree: dict, key: str, value: Any) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .metrics import equal_weights, portfolio_returns
 
 if TYPE_CHECKING:
+    from .frontier_report import FrontierResult
     from .pipeline import RunResult
 
 
@@ -47,3 +48,269 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_bench_objectives(objectives: dict, best_known: float, path: Path, title: str = "") -> Path:
+    """Per solver, the distribution of every read's gap to the best known (symlog %)."""
+    import numpy as np
+
+    plt = _pyplot()
+    labels = list(objectives)
+    scale = abs(best_known) or 1.0
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.8), layout="constrained")
+    rng = np.random.default_rng(0)
+    for row, label in enumerate(labels):
+        values = np.asarray(objectives[label], dtype=float)
+        feasible = values[np.isfinite(values)]
+        gaps = 100 * (feasible - best_known) / scale
+        gaps = np.maximum(gaps, 0.0)
+        jitter = row + rng.uniform(-0.25, 0.25, len(gaps))
+        ax.scatter(gaps, jitter, s=8, alpha=0.45, color=f"C{row % 10}", edgecolors="none")
+        if len(gaps):
+            ax.plot([np.median(gaps)] * 2, [row - 0.35, row + 0.35], color="k", lw=1.5)
+        missing = len(values) - len(feasible)
+        if missing:
+            ax.annotate(
+                f"{missing} infeasible",
+                (1, row),
+                xycoords=("axes fraction", "data"),
+                xytext=(-4, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                fontsize=8,
+                color="0.3",
+            )
+    ax.set_xscale("symlog", linthresh=1e-3)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("gap to the best known objective, % (0 = hit; black bar = median)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_frontier(result: FrontierResult, path: Path) -> Path:
+    """The walk-through's figure: random cloud by Sharpe, exact frontier, stars, QUBO points.
+
+    The axes frame the cloud and the marked portfolios; when the frontier runs on to a
+    riskier single asset it leaves the frame at the right edge, with a note of its end.
+    """
+    import numpy as np
+    from matplotlib.ticker import PercentFormatter
+
+    plt = _pyplot()
+    cloud, table = result.cloud, result.frontier
+    ports = result.portfolios
+    fig, ax = plt.subplots(figsize=(11, 7.5), layout="constrained")
+    dots = ax.scatter(
+        cloud["annualized_volatility"],
+        cloud["annualized_return"],
+        c=cloud["sharpe"],
+        cmap="viridis",
+        s=7,
+        alpha=0.7,
+        edgecolors="none",
+        rasterized=True,
+        label=f"{len(cloud)} random long-only portfolios (weights u / sum u, u ~ U(0, 1))",
+    )
+    bar = fig.colorbar(dots, ax=ax, pad=0.01)
+    bar.set_label(
+        f"Sharpe ratio of a random portfolio: (return - rf) / volatility, rf = "
+        f"{result.risk_free_rate:g}",
+        fontsize=9,
+    )
+    ax.plot(
+        table["annualized_volatility"],
+        table["annualized_return"],
+        color="black",
+        lw=2,
+        label="efficient frontier (exact, long-only)",
+        zorder=3,
+    )
+    targets = result.config.frontier.targets
+    risk = "-" if targets.risk is None else f"{targets.risk:.1%}"
+    ret_target = "-" if targets.return_ is None else f"{targets.return_:.1%}"
+    marks = [
+        ("min_volatility", "*", 480, "tab:green", "black", "minimum volatility"),
+        ("max_sharpe", "*", 480, "tab:red", "black", "maximum Sharpe"),
+        ("max_sortino", "D", 70, "tab:pink", "black", "maximum Sortino"),
+        ("efficient_risk", "^", 110, "white", "black", f"efficient_risk (volatility <= {risk})"),
+        (
+            "efficient_return",
+            "v",
+            110,
+            "white",
+            "black",
+            f"efficient_return (return >= {ret_target})",
+        ),
+        (
+            "equal_weight_all",
+            "s",
+            90,
+            "black",
+            "white",
+            f"1/N of all {len(result.expected_returns)}",
+        ),
+    ]
+    xs, ys = [], []  # everything the frame must show (besides the cloud)
+    obstacles = []  # (x, y, radius in points) of the markers labels must not cover
+    for key, marker, size, color, edge, label in marks:
+        if key not in ports:
+            continue
+        p = ports[key]
+        sortino = f", Sortino {p.sortino:.2f}" if key == "max_sortino" else ""
+        ax.scatter(
+            p.annualized_volatility,
+            p.annualized_return,
+            marker=marker,
+            s=size,
+            c=color,
+            edgecolors=edge,
+            linewidths=1.2,
+            zorder=5,
+            label=f"{label}: return {p.annualized_return:.1%}, volatility "
+            f"{p.annualized_volatility:.1%}, Sharpe {p.sharpe:.2f}{sortino}",
+        )
+        xs.append(p.annualized_volatility)
+        ys.append(p.annualized_return)
+        obstacles.append((p.annualized_volatility, p.annualized_return, np.sqrt(size) / 2 + 2))
+    # one marker per distinct selection; xi values that picked the same assets share a label
+    groups: dict[tuple[str, ...], list] = {}
+    for point in result.qubo:
+        groups.setdefault(tuple(point.selection.tickers), []).append(point)
+    k = result.config.model.k
+    labelled = []
+    for i, points in enumerate(groups.values()):
+        p = points[0].portfolio
+        ax.scatter(
+            p.annualized_volatility,
+            p.annualized_return,
+            marker="o",
+            s=80,
+            c="white",
+            edgecolors="tab:orange",
+            linewidths=2.4,
+            zorder=6,
+            label=f"equal-weight QUBO selection of k = {k} for each xi (labelled)"
+            if i == 0
+            else None,
+        )
+        xs.append(p.annualized_volatility)
+        ys.append(p.annualized_return)
+        obstacles.append((p.annualized_volatility, p.annualized_return, 8.0))
+        labelled.append((p, "xi = " + ", ".join(f"{q.xi:g}" for q in points)))
+
+    # frame: the cloud and every marker; the frontier may leave it at the right edge
+    vol, ret = table["annualized_volatility"].to_numpy(), table["annualized_return"].to_numpy()
+    x_all = np.concatenate([cloud["annualized_volatility"].to_numpy(), xs, vol[:1]])
+    x_lo, x_hi = float(np.nanmin(x_all)), float(np.nanmax(x_all))
+    x_pad = 0.06 * (x_hi - x_lo)
+    x_lo, x_hi = x_lo - x_pad, x_hi + x_pad
+    if vol[-1] > x_hi:
+        ret_edge = float(np.interp(x_hi, vol, ret))
+        top = table.iloc[-1]
+        holdings = frontier_weights = table.filter(like="w_").iloc[-1]
+        held = frontier_weights[frontier_weights > 0.01].sort_values(ascending=False)
+        holdings = ", ".join(f"{c[2:]} {w:.0%}" for c, w in held.iloc[:3].items())
+        ax.annotate(
+            f"the frontier continues to {top['annualized_return']:.0%} at "
+            f"{top['annualized_volatility']:.0%} volatility ({holdings})",
+            (x_hi, ret_edge),
+            xytext=(-6, 8),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=8.5,
+            color="0.25",
+        )
+    else:
+        ret_edge = float(ret[-1])
+    y_all = np.concatenate([cloud["annualized_return"].to_numpy(), ys, [ret[0], ret_edge]])
+    y_lo, y_hi = float(np.nanmin(y_all)), float(np.nanmax(y_all))
+    y_pad = 0.06 * (y_hi - y_lo)
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo - y_pad, y_hi + y_pad)
+
+    returns = result.returns
+    ax.set_title(
+        f"Markowitz frontier and equal-weight QUBO selections, in sample "
+        f"{returns.index[0].date()}..{returns.index[-1].date()} ({len(returns)} days)"
+    )
+    ax.set_xlabel("annualized volatility, sqrt(w' Sigma w)")
+    ax.set_ylabel(f"annualized return, mu' w ({result.config.frontier.expected_returns})")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    fig.canvas.draw()  # fix the layout so that label positions can be checked in pixels
+    _place_labels(ax, labelled, obstacles, fontsize=9)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _place_labels(ax, labelled, obstacles, fontsize: float = 9) -> None:
+    """Annotate each (portfolio, text) beside its point where it covers no other label/marker.
+
+    Greedy: candidate offsets right, left, below, above, ...; the first whose box (estimated
+    in points) stays inside the axes and clear of earlier labels and of markers is used.
+    """
+    scale = ax.figure.dpi / 72.0  # pixels per point
+    box = ax.get_window_extent()
+    to_px = ax.transData.transform
+    marks = [(*to_px((x, y)), r * scale) for x, y, r in obstacles]
+    placed: list[tuple[float, float, float, float]] = []
+    candidates = [
+        (11, 0, "left", "center"),
+        (-11, 0, "right", "center"),
+        (9, -12, "left", "top"),
+        (9, 12, "left", "bottom"),
+        (-9, -12, "right", "top"),
+        (-9, 12, "right", "bottom"),
+        (11, -22, "left", "top"),
+        (11, 22, "left", "bottom"),
+    ]
+    order = sorted(labelled, key=lambda item: item[0].annualized_volatility)
+    for portfolio, text in order:
+        px, py = to_px((portfolio.annualized_volatility, portfolio.annualized_return))
+        width = (0.58 * fontsize * len(text) + 4) * scale
+        height = (1.3 * fontsize + 2) * scale
+        choice, choice_box = candidates[0], None
+        for cand in candidates:
+            dx, dy, ha, va = cand
+            x0 = px + dx * scale - (width if ha == "right" else 0.0)
+            y0 = py + dy * scale - {"center": height / 2, "top": height, "bottom": 0.0}[va]
+            rect = (x0, y0, x0 + width, y0 + height)
+            inside = (
+                box.x0 <= rect[0] and rect[2] <= box.x1 and box.y0 <= rect[1] and rect[3] <= box.y1
+            )
+            clear = all(
+                rect[2] < b[0] or b[2] < rect[0] or rect[3] < b[1] or b[3] < rect[1] for b in placed
+            ) and all(
+                not (rect[0] - r < mx < rect[2] + r and rect[1] - r < my < rect[3] + r)
+                for mx, my, r in marks
+            )
+            if inside and clear:
+                choice, choice_box = cand, rect
+                break
+        dx, dy, ha, va = choice
+        if choice_box is None:
+            x0 = px + dx * scale - (width if ha == "right" else 0.0)
+            y0 = py + dy * scale - {"center": height / 2, "top": height, "bottom": 0.0}[va]
+            choice_box = (x0, y0, x0 + width, y0 + height)
+        placed.append(choice_box)
+        ax.annotate(
+            text,
+            (portfolio.annualized_volatility, portfolio.annualized_return),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=fontsize,
+            color="black",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=7,
+        )
