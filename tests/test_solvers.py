@@ -127,3 +127,37 @@ def test_unknown_solver_and_params():
 def test_registry_lists_the_issue_solvers():
     assert {"sa", "tabu", "exact", "exact-bqm"} <= set(SOLVERS)
     assert get_solver("neal") is SOLVERS["sa"]
+
+
+def test_objective_flip_deltas_match_recomputation():
+    from qubo_portfolio.solvers.dwave import objective_beta_range, objective_flip_deltas
+
+    qubo = build_qubo(make_returns(100, 7, seed=8), k=3, xi=0.5, windows={"length": 25, "step": 15})
+    a = qubo.A
+    deltas = np.sort(objective_flip_deltas(a, 3, states=50, seed=1))
+    rng = np.random.default_rng(1)
+    expected = []
+    x = np.zeros((50, 7))
+    picks = np.argsort(rng.random((50, 7)), axis=1)[:, :3]
+    np.put_along_axis(x, picks, 1.0, axis=1)
+    for state in x:
+        for i in range(7):
+            flipped = state.copy()
+            flipped[i] = 1 - flipped[i]
+            expected.append(abs(flipped @ a @ flipped - state @ a @ state))
+    expected = np.sort([e for e in expected if e > 0])
+    np.testing.assert_allclose(deltas, expected, rtol=1e-9)
+    hot, cold = objective_beta_range(a, 3)
+    assert 0 < hot < cold
+
+
+def test_sa_beta_range_default_and_dwave():
+    qubo = build_qubo(make_returns(100, 12, seed=2), k=3, xi=0.5)
+    from qubo_portfolio.solvers.dwave import objective_beta_range
+
+    ours = solve(qubo, "sa", num_reads=2, num_sweeps=10)
+    assert ours.info["beta_range"] == pytest.approx(objective_beta_range(qubo.A, 3))
+    theirs = solve(qubo, "sa", num_reads=2, num_sweeps=10, beta_range="dwave")
+    assert theirs.info["beta_range"][1] < ours.info["beta_range"][1]
+    with pytest.raises(InputError, match="beta_range"):
+        solve(qubo, "sa", beta_range="hot")

@@ -1,0 +1,291 @@
+"""Solver benchmark: quality and time to solution of several solvers on one instance.
+
+Every case (a solver with its parameters) runs ``repeats`` times with ``reads`` reads each,
+seeds ``seed, seed + 1, ...``, after one untimed warm-up call (numba compilation, imports).
+Figures per case:
+
+- ``time_per_read`` = wall time of all repeats / all reads (the solver call only; building
+  the model is shared and not counted)
+- ``best_objective``, ``median_objective`` of ``x^T A x`` over the feasible reads
+- ``gap`` = ``(best_objective - best_known) / |best_known|``
+- ``hit_rate`` = share of all reads with ``objective <= best_known + 1e-9 |best_known|``
+  (an infeasible read is a miss)
+- ``tts99 = time_per_read * ln(0.01) / ln(1 - hit_rate)``: the expected time to see the best
+  known at least once with 99% confidence (``time_per_read`` when every read hits, infinite
+  when none does).
+
+``best_known`` is the best objective over every read of the bench unless given.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .decode import decode
+from .errors import InputError
+from .model import PortfolioQubo
+from .solvers import get_solver, solve
+
+HIT_TOLERANCE = 1e-9
+COLUMNS = [
+    "solver",
+    "params",
+    "reads",
+    "wall_seconds",
+    "time_per_read",
+    "best_objective",
+    "median_objective",
+    "gap",
+    "median_gap",
+    "feasible_fraction",
+    "hit_rate",
+    "tts99",
+]
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One solver configuration: ``swap``, ``tabu:timeout=50``, ``sa+polish:num_sweeps=2000``."""
+
+    solver: str
+    params: dict[str, Any] = field(default_factory=dict)
+    polish: bool = False
+
+    @property
+    def label(self) -> str:
+        name = self.solver + ("+polish" if self.polish else "")
+        if not self.params:
+            return name
+        return name + ":" + ",".join(f"{k}={v}" for k, v in self.params.items())
+
+    @classmethod
+    def parse(cls, text: str) -> BenchCase:
+        """``NAME[+polish][:key=value,key=value]``; values are read as YAML."""
+        head, _, tail = text.partition(":")
+        name, plus, extra = head.partition("+")
+        if plus and extra != "polish":
+            raise InputError(f"--solver {text!r}: only '+polish' may follow the name")
+        params = {}
+        for item in filter(None, _split_top_level(tail)):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise InputError(
+                    f"--solver {text!r}: parameters are key=value (e.g. tabu:timeout=50)"
+                )
+            params[key.strip()] = yaml.safe_load(value)
+        get_solver(name.strip())
+        return cls(name.strip(), params, bool(plus))
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets: ``"a=1,b=[1, 2]"`` -> ``["a=1", "b=[1, 2]"]``."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += (char in "[{(") - (char in "]})")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+DEFAULT_CASES = (
+    "swap",
+    "tabu:timeout=20",
+    "tabu:timeout=50",
+    "tabu:timeout=100",
+    "tabu:timeout=200",
+    "sa",
+    "sa+polish",
+)
+
+
+def tts99(time_per_read: float, hit_rate: float) -> float:
+    """``time_per_read * ln(0.01) / ln(1 - hit_rate)`` (inf without hits)."""
+    if hit_rate <= 0:
+        return math.inf
+    if hit_rate >= 1:
+        return time_per_read
+    return time_per_read * math.log(0.01) / math.log(1 - hit_rate)
+
+
+def run_case(
+    qubo: PortfolioQubo,
+    case: BenchCase,
+    *,
+    reads: int,
+    repeats: int,
+    seed: int = 0,
+    penalty_scale: float = 1.0,
+) -> tuple[float, np.ndarray]:
+    """Wall seconds of all repeats and the objective of every read (inf when infeasible)."""
+
+    def once(num_reads: int, s: int) -> tuple[float, np.ndarray]:
+        start = time.perf_counter()
+        sampleset = solve(
+            qubo,
+            case.solver,
+            num_reads=num_reads,
+            seed=s,
+            penalty_scale=penalty_scale,
+            polish=case.polish,
+            **case.params,
+        )
+        elapsed = time.perf_counter() - start
+        try:
+            samples = decode(sampleset, qubo).samples
+        except InputError:  # no feasible read: all misses
+            return elapsed, np.full(len(sampleset), np.inf)
+        return elapsed, np.where(samples["feasible"], samples["objective"], np.inf)
+
+    once(1, seed)  # warm-up: compilation and imports are not timed
+    wall, objectives = 0.0, []
+    for r in range(repeats):
+        elapsed, values = once(reads, seed + r)
+        wall += elapsed
+        objectives.append(values)
+    return wall, np.concatenate(objectives)
+
+
+def summarize(
+    case: BenchCase, wall: float, objectives: np.ndarray, best_known: float
+) -> dict[str, Any]:
+    """One row of the bench table."""
+    feasible = objectives[np.isfinite(objectives)]
+    scale = abs(best_known) if best_known != 0 else 1.0
+    hits = objectives <= best_known + HIT_TOLERANCE * scale
+    per_read = wall / len(objectives)
+    best = float(feasible.min()) if len(feasible) else math.inf
+    median = float(np.median(feasible)) if len(feasible) else math.inf
+    return {
+        "solver": case.solver + ("+polish" if case.polish else ""),
+        "params": ",".join(f"{k}={v}" for k, v in case.params.items()),
+        "reads": len(objectives),
+        "wall_seconds": wall,
+        "time_per_read": per_read,
+        "best_objective": best,
+        "median_objective": median,
+        "gap": (best - best_known) / scale,
+        "median_gap": (median - best_known) / scale,
+        "feasible_fraction": len(feasible) / len(objectives),
+        "hit_rate": float(hits.mean()),
+        "tts99": tts99(per_read, float(hits.mean())),
+    }
+
+
+@dataclass
+class BenchResult:
+    """The table, every read's objective per case, and the best known used."""
+
+    table: pd.DataFrame
+    objectives: dict[str, np.ndarray]
+    best_known: float
+    best_known_source: str
+
+
+def run_bench(
+    qubo: PortfolioQubo,
+    cases: Sequence[BenchCase],
+    *,
+    reads: int = 20,
+    repeats: int = 5,
+    seed: int = 0,
+    penalty_scale: float = 1.0,
+    best_known: float | None = None,
+    progress: Any = None,
+) -> BenchResult:
+    """Run every case; see the module docstring for the figures."""
+    if reads < 1 or repeats < 1:
+        raise InputError("--reads and --repeats must be >= 1")
+    runs = {}
+    for case in cases:
+        if progress is not None:
+            progress(case.label)
+        runs[case.label] = (
+            case,
+            *run_case(
+                qubo, case, reads=reads, repeats=repeats, seed=seed, penalty_scale=penalty_scale
+            ),
+        )
+    observed = min(float(obj.min()) for _, _, obj in runs.values())
+    if best_known is None:
+        if not math.isfinite(observed):
+            raise InputError("no solver found a feasible portfolio (raise --penalty-scale)")
+        best, source = observed, "best over this bench"
+    else:
+        best, source = float(best_known), "given (--best-known)"
+        if observed < best - HIT_TOLERANCE * abs(best):
+            source += f"; this bench found a better one: {observed:.9e}"
+    rows = [summarize(case, wall, obj, best) for case, wall, obj in runs.values()]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return BenchResult(table, {label: obj for label, (_, _, obj) in runs.items()}, best, source)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The bench table as GitHub markdown, times in ms."""
+    head = (
+        "| solver | params | reads | ms/read | best objective | gap | median gap | "
+        "feasible | hit rate | TTS99 ms |"
+    )
+    lines = [head, "|" + " --- |" * 10]
+    for r in table.itertuples(index=False):
+        lines.append(
+            f"| {r.solver} | {r.params or '-'} | {r.reads} | {1e3 * r.time_per_read:.3f} | "
+            f"{r.best_objective:.6e} | {r.gap:.2%} | {r.median_gap:.2%} | "
+            f"{r.feasible_fraction:.0%} | {r.hit_rate:.0%} | "
+            + (f"{1e3 * r.tts99:.2f}" if math.isfinite(r.tts99) else "inf")
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def machine_description() -> str:
+    """CPU model, cores and Python version, for the record."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, one core per solver"
+
+
+def write_bench(result: BenchResult, folder, instance: str, command: str) -> list:
+    """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``."""
+    from .plots import plot_bench_objectives
+
+    paths = [folder / "bench.csv", folder / "bench.md", folder / "bench_objectives.png"]
+    table = result.table.copy()
+    table.insert(2, "best_known", result.best_known)
+    table.to_csv(paths[0], index=False)
+    text = [
+        "# Solver benchmark",
+        "",
+        f"- instance: {instance}",
+        f"- best known objective: {result.best_known:.9e} ({result.best_known_source})",
+        f"- machine: {machine_description()}",
+        f"- command: `{command}`",
+        "",
+        markdown_table(result.table),
+        "",
+        "hit = a read within 1e-9 relative of the best known; "
+        "TTS99 = time per read * ln(0.01) / ln(1 - hit rate).",
+    ]
+    paths[1].write_text("\n".join(text) + "\n")
+    plot_bench_objectives(result.objectives, result.best_known, paths[2], title=instance)
+    return paths
