@@ -1,0 +1,106 @@
+"""Run independent tasks on local processes (joblib/loky) or a Dask cluster.
+
+:func:`run_tasks` yields ``(index, result)`` as each task finishes, in completion order, so
+callers can write every result the moment it exists (sweeps append rows, backtests collect
+rebalance dates). ``fn(task, shared)`` must be a module-level function; ``shared`` (matrices,
+not price tables) is sent to each worker once.
+
+Executors:
+
+- ``local``: ``workers`` processes through joblib's loky backend (``workers=1`` runs in
+  this process, in order: handy for debugging);
+- ``dask``: ``dask.distributed`` on the cluster at ``scheduler``, or on a ``LocalCluster``
+  of ``workers`` single-threaded worker processes when no scheduler is given.
+
+Results never depend on the executor: every task carries its own seed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from .errors import InputError
+
+EXECUTORS = ("local", "dask")
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_tasks(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    *,
+    shared: Any = None,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(i, fn(tasks[i], shared))`` for every task as it completes."""
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor {executor!r} is unknown (use local or dask)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers} must be >= 1")
+    if scheduler is not None and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    if not tasks:
+        return iter(())
+    if executor == "dask":
+        return _run_dask(fn, tasks, shared, workers, scheduler)
+    return _run_local(fn, tasks, shared, workers or default_workers())
+
+
+def _indexed(fn: Callable, i: int, task: Any, shared: Any) -> tuple[int, Any]:
+    return i, fn(task, shared)
+
+
+def _run_local(fn, tasks, shared, workers) -> Iterator[tuple[int, Any]]:
+    if workers == 1:
+        for i, task in enumerate(tasks):
+            yield i, fn(task, shared)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+    yield from parallel(delayed(_indexed)(fn, i, task, shared) for i, task in enumerate(tasks))
+
+
+def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - dask is a declared dependency extra
+        raise InputError(
+            "the dask executor needs dask[distributed] (pip install 'qubo-portfolio[dask]')"
+        ) from exc
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {scheduler} (check --scheduler)"
+            ) from exc
+    try:
+        # a list keeps a dict whole (dask scatters the values of a bare dict one by one)
+        shared_future = client.scatter([shared], broadcast=True)[0] if shared is not None else None
+        futures = [
+            client.submit(_indexed, fn, i, task, shared_future, pure=False)
+            for i, task in enumerate(tasks)
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
