@@ -93,7 +93,7 @@ def window_moments(returns: pd.DataFrame, windows: Sequence[Window]) -> WindowMo
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PortfolioQubo:
     """``min x^T A x  s.t.  sum x = K'`` over binary x, one variable per ticker.
 
@@ -109,7 +109,8 @@ class PortfolioQubo:
         Weight of the return term; large xi favours return.
     return_term : {"linear", "squared"}
     penalty_used : float or None
-        The lambda of the last :meth:`to_bqm` call.
+        The lambda of the last :meth:`to_bqm` call (the only field that changes; k, xi
+        and the moments are fixed, so the cached ``A`` stays true).
     """
 
     moments: WindowMoments
@@ -248,7 +249,7 @@ class PortfolioQubo:
         in :attr:`penalty_used`.
         """
         lam = self.penalty_weight(penalty, scale)
-        self.penalty_used = lam
+        object.__setattr__(self, "penalty_used", lam)
         return self._bqm(lam)
 
     def _bqm(self, lam: float) -> dimod.BinaryQuadraticModel:
