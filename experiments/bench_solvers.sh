@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PRICES=${1:-../shared/data/sp500_close_2013_2018.csv.gz}
 ROOT=${2:-results/bench-$(date +%Y%m%d-%H%M%S)}
 BIN=${QUBO_PORTFOLIO:-qubo-portfolio}
-SOLVERS=(--solver swap
+SOLVERS=(--solver swap --solver swap:proposal_type=random
          --solver tabu:timeout=20 --solver tabu:timeout=50
          --solver tabu:timeout=100 --solver tabu:timeout=200
          --solver sa --solver sa:beta_range=dwave

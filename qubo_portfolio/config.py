@@ -96,7 +96,7 @@ class ModelConfig(_Strict):
 
 
 class SolverConfig(_Strict):
-    name: str = "sa"
+    name: str = "swap"
     num_reads: int = Field(20, ge=1)
     seed: int | None = Field(0, ge=0, lt=2**32)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -91,7 +91,7 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     repeat = sampleset.record.num_occurrences
     x = np.repeat(x, repeat, axis=0)
     energy = np.repeat(sampleset.record.energy, repeat)
-    objective = np.einsum("ri,ij,rj->r", x, qubo.A, x, optimize=True)
+    objective = ((x @ qubo.A) * x).sum(axis=1)
     counts = x.sum(axis=1).astype(int)
     feasible = counts == qubo.k
     tickers = np.asarray(qubo.tickers)

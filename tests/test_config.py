@@ -20,7 +20,7 @@ def test_defaults_and_overrides(tmp_path):
         cfg.data.source == "sample" and cfg.data.max_gap == 5 and cfg.data.missing == "drop_assets"
     )
     assert cfg.model.penalty.scale == 1.0 and cfg.model.penalty.value is None
-    assert cfg.solver.name == "sa" and cfg.solver.num_reads == 20 and cfg.solver.seed == 0
+    assert cfg.solver.name == "swap" and cfg.solver.num_reads == 20 and cfg.solver.seed == 0
     assert cfg.model.windows.unit == "trading_days"
 
 

@@ -161,3 +161,23 @@ def test_sa_beta_range_default_and_dwave():
     assert theirs.info["beta_range"][1] < ours.info["beta_range"][1]
     with pytest.raises(InputError, match="beta_range"):
         solve(qubo, "sa", beta_range="hot")
+
+
+def test_swap_and_polish_through_solve():
+    qubo = build_qubo(
+        make_returns(100, 12, seed=2), k=4, xi=0.5, windows={"length": 25, "step": 15}
+    )
+    best = brute_force(qubo)[0]
+    sampleset = solve(qubo, "swap", num_reads=5, seed=1)
+    decoded = decode(sampleset, qubo)
+    assert decoded.feasible_fraction == 1.0
+    assert decoded.best.tickers == best[1]
+    np.testing.assert_allclose(decoded.samples["energy"], decoded.samples["objective"], rtol=1e-9)
+    assert sampleset.info["penalty"] is None and len(sampleset.info["beta_range"]) == 2
+    polished = decode(solve(qubo, "sa", num_reads=8, seed=1, penalty_scale=0.0, polish=True), qubo)
+    samples = polished.samples
+    assert polished.feasible_fraction == 1.0
+    assert {"objective_raw", "feasible_raw", "num_selected_raw"} <= set(samples)
+    assert polished.feasible_fraction_raw == samples["feasible_raw"].mean() < 1.0
+    raw_ok = samples["feasible_raw"].astype(bool)
+    assert (samples.loc[raw_ok, "objective"] <= samples.loc[raw_ok, "objective_raw"] + 1e-15).all()

@@ -52,16 +52,19 @@ def _run_swap(
             f"unknown solver.params for swap: {', '.join(unknown)} "
             f"(allowed: {', '.join(SWAP_PARAMETERS)})"
         )
-    return SwapAnnealingSampler().sample(
-        qubo.objective_bqm(), k=qubo.k, num_reads=num_reads, seed=seed, **params
+    return SwapAnnealingSampler().sample_matrix(
+        qubo.A, k=qubo.k, variables=qubo.tickers, num_reads=num_reads, seed=seed, **params
     )
 
 
 SWAP_PARAMETERS = {
-    "num_sweeps": "sweeps per read; a sweep is proposals_per_sweep swap proposals",
-    "proposals_per_sweep": "swap proposals per sweep (default 4 K')",
+    "num_sweeps": "sweeps per read (default 20); a sweep is proposals_per_sweep proposals",
+    "proposals_per_sweep": "proposals per sweep (default K' for best, 4 K' for random)",
+    "proposal_type": "best: a random selected asset and its best partner (default) | random",
     "beta_range": "[hot, cold] (default: calibrated to the spread of swap deltas, reported)",
     "beta_schedule_type": "geometric | linear (default geometric)",
+    "descent": "final swap descent: steepest (default) | first",
+    "initial_states": "starting K'-subsets (array or SampleSet), else random",
 }
 
 SOLVERS: dict[str, SolverSpec] = {
