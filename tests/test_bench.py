@@ -34,13 +34,16 @@ def test_parse_cases():
 def test_summary_counts_hits_within_tolerance_and_misses_infeasible():
     best = -2.0
     objectives = np.array([-2.0, -2.0 * (1 - 5e-10), -1.9, np.inf])
-    row = summarize(BenchCase("sa"), wall=0.4, objectives=objectives, best_known=best)
+    row = summarize(
+        BenchCase("sa"), wall=0.4, repeats=[objectives[:2], objectives[2:]], best_known=best
+    )
     assert row["hit_rate"] == 0.5
     assert row["feasible_fraction"] == 0.75
     assert row["time_per_read"] == pytest.approx(0.1)
     assert row["gap"] == 0.0
     assert row["median_gap"] == pytest.approx(0.0 + (-2.0 * (1 - 5e-10) + 2.0) / 2)
     assert row["tts99"] == pytest.approx(0.1 * math.log(0.01) / math.log(0.5))
+    assert row["repeats_hit"] == 0.5
 
 
 def test_run_bench_best_known_is_the_exact_optimum():
