@@ -87,7 +87,7 @@ def backtest_table(result: BacktestResult) -> str:
         solver += f"  penalty scale {s['penalty_scale']:g}"
     reb = result.rebalances
     lines = [
-        f"out of sample {s['start']}..{s['end']} ({s['days']} days), {s['rebalances']} "
+        f"out of sample {s['start']}..{s['end']} ({s['days']} trading days), {s['rebalances']} "
         f"rebalances {_rebalance_text(s)}, lookback {s['lookback']} {unit}",
         f"assets {s['assets']}  k {s['k']}  xi {s['xi']:g}  {s['return_term']}  "
         f"{_windows_text(s)}  costs {s['costs_bps']:g} bps",
