@@ -13,7 +13,9 @@ inside it), and nothing later. The portfolio then
    next rebalance date's close: ``W_t = sum_i n_i p_t,i`` for ``d_j < t <= d_(j+1)``.
 
 The equity curve holds ``W^+`` on rebalance dates (after costs) and ``W_t`` between them,
-starting from wealth 1 before the first trade. Benchmarks use the same dates, prices and
+starting from wealth 1 before the first trade. Candidates at ``d_j`` are the assets with a
+return on every row of the lookback; a price missing later during a hold (``data.missing:
+keep``) is carried forward from the last one. Benchmarks use the same dates, prices and
 costs: ``equal_weight_all`` buys 1/N of every investable asset, each column named in
 ``benchmarks`` (an index in the price table, never selected) is bought once and held, and
 ``random_subsets`` strategies each hold a fresh uniformly random K'-subset at every date.
