@@ -37,3 +37,12 @@ __all__ = [
     "window_bounds",
     "window_moments",
 ]
+
+
+def __getattr__(name: str):
+    # QuboSelection imports skfolio: load it only when asked for
+    if name == "QuboSelection":
+        from .estimator import QuboSelection
+
+        return QuboSelection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

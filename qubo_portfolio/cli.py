@@ -218,6 +218,58 @@ def bench(
         typer.echo(f"wrote {out}/ (bench.csv, bench.md, bench_objectives.png)")
 
 
+@app.command()
+def backtest(
+    config: ConfigArg,
+    out: OutOpt = None,
+    executor: Annotated[
+        str, typer.Option(help="local (processes on this machine) or dask")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="worker processes (default: all cores)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (with --executor dask)")
+    ] = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Walk-forward backtest out of sample: select at each rebalance date, buy and hold."""
+    with user_errors(debug):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from .backtest import backtest_config
+        from .backtest_report import backtest_table, write_backtest
+        from .config import load_config
+        from .report import check_out_dir, default_out_dir, staged_output
+
+        cfg = load_config(config, set_)
+        out = out or default_out_dir(config)
+        check_out_dir(out, force)
+        console = Console(stderr=True)
+        columns = ("rebalance dates", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+            task = bar.add_task("solve", total=None)
+            result = backtest_config(
+                cfg,
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        with staged_output(out, force) as folder:
+            write_backtest(result, folder, plots=cfg.report.plots)
+        typer.echo(backtest_table(result))
+        files = "equity.csv, selections.csv, rebalances.csv, metrics.json"
+        if len(result.random):
+            files += ", random_subsets.csv"
+        if cfg.report.plots:
+            files += ", equity.png"
+        typer.echo(f"\nwrote {out}/ ({files})")
+
+
 def main() -> None:
     """Console entry point."""
     try:

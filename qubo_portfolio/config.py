@@ -133,6 +133,39 @@ class FrontierConfig(_Strict):
     xi_values: list[FiniteFloat] = Field(default_factory=list)
 
 
+class BacktestConfig(_Strict):
+    """The ``backtest`` command: walk-forward rebalancing, out of sample.
+
+    ``lookback`` (the returns each decision sees, ending at the rebalance date) and an integer
+    ``rebalance`` (the distance between rebalance dates) count return rows
+    (``unit: trading_days``) or calendar days (``unit: calendar_days``); ``rebalance`` may
+    also be ``weekly``, ``monthly`` or ``quarterly`` (the last trading day of each period).
+    ``benchmarks`` are price columns (indices) held for comparison and never selected.
+    """
+
+    lookback: int = Field(252, ge=2)
+    rebalance: int | Literal["weekly", "monthly", "quarterly"] = 21
+    unit: Literal["trading_days", "calendar_days"] = "trading_days"
+    start: str | None = None
+    end: str | None = None
+    costs_bps: FiniteFloat = Field(0.0, ge=0)
+    benchmarks: list[str] = Field(default_factory=list)
+    random_subsets: int = Field(200, ge=0)
+    seed: int | None = Field(0, ge=0, lt=2**32)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_to_text(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    @field_validator("rebalance")
+    @classmethod
+    def _positive(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"{value} must be >= 1 (days between rebalance dates)")
+        return value
+
+
 class Config(_Strict):
     """A whole experiment config (the top-level YAML mapping)."""
 
@@ -141,6 +174,7 @@ class Config(_Strict):
     solver: SolverConfig = Field(default_factory=SolverConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     frontier: FrontierConfig = Field(default_factory=FrontierConfig)
+    backtest: BacktestConfig | None = None
 
 
 def set_dotted(tree: dict, key: str, value: Any) -> None:

@@ -1,0 +1,660 @@
+"""Walk-forward backtest, out of sample: select at each rebalance date, buy, hold, repeat.
+
+At each rebalance date ``d_j`` (price rows, see :func:`rebalance_rows`) the selection sees
+only the returns of the ``lookback`` ending at ``d_j`` (inclusive; the model's windows live
+inside it), and nothing later. The portfolio then
+
+1. trades at ``d_j``'s close to equal value ``1/K'`` in each selected asset, paying
+   proportional costs on what it trades: with ``W^-`` the wealth before trading, ``v`` the
+   drifted weights before trading (``v = 0`` at the first date, bought from cash) and ``w``
+   the target weights, the traded value is ``W^- sum_i |w_i - v_i|`` and
+   ``cost = costs_bps / 10^4 * W^- sum_i |w_i - v_i|``, so ``W^+ = W^- - cost``;
+2. holds the shares ``n_i = W^+ w_i / p_(d_j),i`` (buy and hold, the weights drift) until the
+   next rebalance date's close: ``W_t = sum_i n_i p_t,i`` for ``d_j < t <= d_(j+1)``.
+
+The equity curve holds ``W^+`` on rebalance dates (after costs) and ``W_t`` between them,
+starting from wealth 1 before the first trade. Candidates at ``d_j`` are the assets with a
+return on every row of the lookback; a price missing later during a hold (``data.missing:
+keep``) is carried forward from the last one. Benchmarks use the same dates, prices and
+costs: ``equal_weight_all`` buys 1/N of every investable asset, each column named in
+``benchmarks`` (an index in the price table, never selected) is bought once and held, and
+``random_subsets`` strategies each hold a fresh uniformly random K'-subset at every date.
+
+Measures (:data:`MEASURES` plus path figures) come from each curve's daily returns
+``R_t = W_t / W_(t-1) - 1`` through skfolio's ``Portfolio``, exactly as in
+:mod:`qubo_portfolio.metrics`; ``turnover`` is the mean one-way turnover
+``1/2 sum_i |w_i - v_i|`` of the rebalances after the first.
+
+Rebalance dates are independent problems: :func:`run_backtest` ships each one the returns
+slice it needs through :func:`qubo_portfolio.executors.run_tasks`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .executors import run_tasks
+from .metrics import TRADING_DAYS, portfolio_measures
+from .returns import WindowSpec, apply_lookback, simple_returns
+from .selector import SelectorSpec, select_assets
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .data import PriceData
+
+Unit = Literal["trading_days", "calendar_days"]
+Rebalance = int | Literal["weekly", "monthly", "quarterly"]
+PERIODS = {"weekly": "W", "monthly": "M", "quarterly": "Q"}
+RANDOM_QUANTILES = (0.05, 0.5, 0.95)
+"""Pointwise quantiles of the random-subset wealth written to ``equity.csv``."""
+
+Progress = Callable[[int, int], None]
+
+
+# --------------------------------------------------------------------------- the schedule
+
+
+def rebalance_rows(
+    index: pd.DatetimeIndex,
+    *,
+    lookback: int,
+    rebalance: Rebalance,
+    unit: Unit = "trading_days",
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> tuple[list[int], int]:
+    """Price rows of the rebalance dates, and the row of the last day evaluated.
+
+    The first rebalance date is the first trading day on or after ``start`` whose lookback is
+    complete: at least ``lookback`` return rows up to it (trading days), or a price at least
+    ``lookback`` calendar days before it (calendar days). Then every ``rebalance`` rows
+    (trading days), or the first trading day on or after each ``first + j * rebalance`` days
+    (calendar days), or the last trading day of every week, month or quarter. The evaluation
+    ends at the last trading day on or before ``end`` (default: the last price); rebalance
+    dates fall strictly before it. The schedule depends on the dates only, never on prices.
+    """
+    n = len(index)
+    stop = n - 1 if end is None else int(index.searchsorted(pd.Timestamp(end), side="right")) - 1
+    if stop < 0:
+        raise InputError(f"backtest.end = {end} is before the first price ({index[0].date()})")
+    if unit == "trading_days":
+        first = lookback
+    else:
+        first = int(index.searchsorted(index[0] + pd.Timedelta(days=lookback), side="left"))
+    if start is not None:
+        first = max(first, int(index.searchsorted(pd.Timestamp(start), side="left")))
+    if first >= stop:
+        enough = (
+            f"{lookback} return rows" if unit == "trading_days" else f"{lookback} calendar days"
+        )
+        raise InputError(
+            f"no rebalance date: the lookback needs {enough} before the first rebalance and "
+            f"the prices end at {index[stop].date()} (widen data.start/end, move backtest.start "
+            "earlier or lower backtest.lookback)"
+        )
+    if isinstance(rebalance, str):
+        if rebalance not in PERIODS:
+            raise InputError(
+                f"backtest.rebalance = {rebalance!r} is unknown "
+                "(use a number of days, weekly, monthly or quarterly)"
+            )
+        dates = pd.Series(np.arange(n), index=index)
+        last = dates.groupby(index.to_period(PERIODS[rebalance])).max().to_numpy()
+        rows = [int(r) for r in last if first <= r < stop]
+    elif unit == "trading_days":
+        rows = list(range(first, stop, int(rebalance)))
+    else:
+        targets = index[first] + pd.to_timedelta(
+            np.arange(0, (index[stop] - index[first]).days + 1, int(rebalance)), unit="D"
+        )
+        found = np.unique(index.searchsorted(targets, side="left"))
+        rows = [int(r) for r in found if r < stop]
+    if not rows:
+        raise InputError(
+            f"no rebalance date between {index[first].date()} and {index[stop].date()} "
+            "(widen backtest.start/end)"
+        )
+    return rows, stop
+
+
+def lookback_slice(
+    returns: pd.DataFrame, date: pd.Timestamp, lookback: int, unit: Unit = "trading_days"
+) -> pd.DataFrame:
+    """The returns a decision at ``date`` may use: the ``lookback`` ending at ``date``.
+
+    Trading days: the last ``lookback`` return rows dated on or before ``date``; calendar
+    days: the rows dated in ``[date - (lookback - 1) days, date]``. Only assets with a return
+    on every row of the slice are kept (the investable universe at ``date``).
+    """
+    past = returns.loc[returns.index <= date]
+    window = apply_lookback(past, lookback, unit)
+    return window.loc[:, window.notna().all(axis=0).to_numpy()]
+
+
+# --------------------------------------------------------------------------- buy and hold
+
+
+@dataclass
+class Simulation:
+    """Equity of R buy-and-hold strategies rebalanced on the same rows.
+
+    Attributes
+    ----------
+    wealth : ndarray (T, R)
+        Wealth from the first rebalance row to the last evaluated row (inclusive); on
+        rebalance rows after costs.
+    traded : ndarray (J, R)
+        ``sum_i |w_i - v_i|`` at each rebalance (two-way, a fraction of wealth; 1 at the
+        first, bought from cash).
+    costs : ndarray (J, R)
+        Costs paid at each rebalance, in units of the initial wealth.
+    """
+
+    wealth: np.ndarray
+    traded: np.ndarray
+    costs: np.ndarray
+
+
+def simulate(
+    prices: np.ndarray,
+    rows: Sequence[int],
+    stop: int,
+    weights: Sequence[np.ndarray] | Callable[[int], np.ndarray],
+    costs_bps: float = 0.0,
+) -> Simulation:
+    """Buy at each rebalance row's close, hold the shares, pay costs on turnover.
+
+    Parameters
+    ----------
+    prices : ndarray (T_all, N)
+        Prices; missing values (NaN) are allowed for assets not held.
+    rows : sequence of int
+        Rebalance rows, ascending, all ``< stop``.
+    stop : int
+        The last row evaluated.
+    weights : sequence or callable
+        ``weights[j]`` (or ``weights(j)``): target weights ``(N,)`` or ``(N, R)`` at rows[j],
+        each column summing to 1.
+    costs_bps : float
+        Proportional cost per unit traded, in basis points.
+
+    Returns
+    -------
+    Simulation
+    """
+    rate = costs_bps / 1e4
+    first = rows[0]
+    get = weights if callable(weights) else weights.__getitem__
+    wealth = current = drifted = None
+    traded, costs = [], []
+    for j, row in enumerate(rows):
+        nxt = rows[j + 1] if j + 1 < len(rows) else stop
+        w = np.asarray(get(j), dtype=np.float64)
+        w = w[:, None] if w.ndim == 1 else w
+        if wealth is None:
+            wealth = np.empty((stop - first + 1, w.shape[1]))
+            current = np.ones(w.shape[1])
+            drifted = np.zeros_like(w)
+        turnover = np.abs(w - drifted).sum(axis=0)
+        cost = rate * turnover * current
+        current = current - cost
+        growth = prices[row : nxt + 1] / prices[row]
+        held = w != 0
+        if not np.isfinite(growth[:, held.any(axis=1)]).all():
+            raise InputError(
+                f"a held asset has no price between rows {row} and {nxt} "
+                "(use data.missing: drop_assets or a larger data.max_gap)"
+            )
+        growth = np.where(np.isfinite(growth), growth, 0.0)
+        path = current * (growth @ w)
+        wealth[row - first : nxt - first + 1] = path
+        end_value = growth[-1][:, None] * w
+        drifted = end_value / end_value.sum(axis=0)
+        current = path[-1]
+        traded.append(turnover)
+        costs.append(cost)
+    return Simulation(wealth, np.vstack(traded), np.vstack(costs))
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _decide(task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec) -> dict[str, Any]:
+    """One rebalance date (runs in a worker): the selection and what it cost."""
+    date, window = task
+    start = time.perf_counter()
+    try:
+        choice = select_assets(window, spec)
+    except InputError as exc:
+        raise InputError(f"rebalance {date.date()}: {exc}") from exc
+    best, info = choice.decoded.best, choice.sampleset.info
+    return {
+        "tickers": best.tickers,
+        "objective": best.objective,
+        "energy": best.energy,
+        "feasible_fraction": choice.decoded.feasible_fraction,
+        "penalty": info.get("penalty"),
+        "num_windows": choice.qubo.num_windows,
+        "solve_seconds": info["timing"]["solve_seconds"],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+# --------------------------------------------------------------------------- the backtest
+
+
+@dataclass
+class BacktestResult:
+    """Everything one backtest produced (in memory).
+
+    Attributes
+    ----------
+    equity : DataFrame
+        Wealth per evaluated date: ``strategy``, ``equal_weight_all``, one column per
+        benchmark, and ``random_p05``, ``random_p50``, ``random_p95`` (pointwise quantiles
+        over the random-subset strategies) when there are any.
+    selections : DataFrame
+        ``date``, ``ticker``, ``weight``: the portfolio bought at each rebalance date.
+    rebalances : DataFrame
+        One row per rebalance date: universe size, solver figures, turnover, costs.
+    metrics : dict
+        ``{curve: {measure: value}}`` for the strategy, ``equal_weight_all`` and each benchmark.
+    random : DataFrame
+        One row per random-subset strategy: its measures (empty without random subsets).
+    random_summary : dict
+        Quantiles of the random strategies' final wealth and Sharpe ratio and the strategy's
+        percentile among them.
+    settings : dict
+        The schedule and model settings used.
+    timings : dict
+    """
+
+    equity: pd.DataFrame
+    selections: pd.DataFrame
+    rebalances: pd.DataFrame
+    metrics: dict[str, dict[str, float]]
+    random: pd.DataFrame
+    random_summary: dict[str, Any]
+    settings: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] | None = None
+
+
+def run_backtest(
+    prices: pd.DataFrame,
+    selector: SelectorSpec,
+    *,
+    lookback: int = 252,
+    rebalance: Rebalance = 21,
+    unit: Unit = "trading_days",
+    start: str | None = None,
+    end: str | None = None,
+    costs_bps: float = 0.0,
+    benchmarks: Sequence[str] = (),
+    random_subsets: int = 0,
+    seed: int | None = 0,
+    risk_free_rate: float = 0.0,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Walk forward over ``prices``: select, buy, hold; score against the benchmarks.
+
+    Parameters
+    ----------
+    prices : DataFrame
+        Daily prices, DatetimeIndex, one column per ticker (benchmark columns included).
+    selector : SelectorSpec
+        The model and solver (its ``lookback`` should be None: the backtest cuts the
+        ``lookback`` slice itself).
+    lookback, rebalance, unit, start, end
+        The schedule: see :func:`rebalance_rows` and :func:`lookback_slice`.
+    costs_bps : float
+        Proportional costs on traded value, in basis points, for every curve.
+    benchmarks : sequence of str
+        Price columns held as benchmarks and removed from the investable universe.
+    random_subsets : int
+        Number of random K'-subset strategies (seeded by ``seed``).
+    risk_free_rate : float
+        Annual, for the Sharpe and Sortino ratios.
+    executor, workers, scheduler
+        See :func:`qubo_portfolio.executors.run_tasks`.
+    progress : callable, optional
+        ``progress(done, total)`` after each rebalance date is solved.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    missing = [b for b in benchmarks if b not in prices.columns]
+    if missing:
+        raise InputError(
+            f"backtest.benchmarks: {', '.join(missing)} is not a price column "
+            "(name columns of the price table, or remove backtest.benchmarks)"
+        )
+    bench_prices = prices.loc[:, list(benchmarks)]
+    assets = prices.drop(columns=list(benchmarks))
+    index = pd.DatetimeIndex(prices.index)
+    rows, stop = rebalance_rows(
+        index, lookback=lookback, rebalance=rebalance, unit=unit, start=start, end=end
+    )
+    dates = index[rows]
+    returns = simple_returns(assets)
+    tasks = []
+    for date in dates:
+        window = lookback_slice(returns, date, lookback, unit)
+        if window.shape[1] <= selector.k:
+            raise InputError(
+                f"rebalance {date.date()}: only {window.shape[1]} assets have complete returns "
+                f"over the lookback, need more than k = {selector.k} (lower model.k)"
+            )
+        tasks.append((date, window))
+    timings["prepare_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    decisions: list[dict[str, Any] | None] = [None] * len(tasks)
+    if progress is not None:
+        progress(0, len(tasks))
+    done = 0
+    for i, decision in run_tasks(
+        _decide, tasks, shared=selector, executor=executor, workers=workers, scheduler=scheduler
+    ):
+        decisions[i] = decision
+        done += 1
+        if progress is not None:
+            progress(done, len(tasks))
+    timings["select_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    valued = assets.ffill().to_numpy(dtype=np.float64)
+    columns = {str(c): i for i, c in enumerate(assets.columns)}
+    n_assets = len(columns)
+    universes = [np.array([columns[str(c)] for c in window.columns]) for _, window in tasks]
+
+    def chosen(j: int) -> np.ndarray:
+        w = np.zeros(n_assets)
+        picks = [columns[t] for t in decisions[j]["tickers"]]
+        w[picks] = 1.0 / len(picks)
+        return w
+
+    def everything(j: int) -> np.ndarray:
+        w = np.zeros(n_assets)
+        w[universes[j]] = 1.0 / len(universes[j])
+        return w
+
+    sims = {
+        "strategy": simulate(valued, rows, stop, chosen, costs_bps),
+        "equal_weight_all": simulate(valued, rows, stop, everything, costs_bps),
+    }
+    held_index = bench_prices.ffill().to_numpy(dtype=np.float64)
+    for i, name in enumerate(bench_prices.columns):
+        if not np.isfinite(held_index[rows[0], i]):
+            raise InputError(
+                f"backtest.benchmarks: {name} has no price on the first rebalance date "
+                f"{dates[0].date()} (move backtest.start later)"
+            )
+        sims[str(name)] = simulate(held_index[:, [i]], rows, stop, lambda j: np.ones(1), costs_bps)
+
+    eval_index = index[rows[0] : stop + 1]
+    equity = pd.DataFrame({name: sim.wealth[:, 0] for name, sim in sims.items()}, index=eval_index)
+    equity.index.name = "date"
+    metrics = {
+        name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
+    }
+
+    random_table = pd.DataFrame()
+    random_summary: dict[str, Any] = {"count": 0}
+    if random_subsets > 0:
+        rng = np.random.default_rng(seed)
+        draws = [_random_weights(rng, u, selector.k, random_subsets, n_assets) for u in universes]
+        sim = simulate(valued, rows, stop, draws, costs_bps)
+        random_table = random_measures(sim, eval_index, risk_free_rate)
+        quantiles = np.quantile(sim.wealth, RANDOM_QUANTILES, axis=1)
+        for q, values in zip(RANDOM_QUANTILES, quantiles, strict=True):
+            equity[f"random_p{round(q * 100):02d}"] = values
+        random_summary = summarize_random(random_table, metrics["strategy"], seed)
+    timings["simulate_seconds"] = time.perf_counter() - clock
+
+    selections = pd.DataFrame(
+        [
+            {"date": date.date().isoformat(), "ticker": t, "weight": 1.0 / len(d["tickers"])}
+            for date, d in zip(dates, decisions, strict=True)
+            for t in d["tickers"]
+        ],
+        columns=["date", "ticker", "weight"],
+    )
+    strategy = sims["strategy"]
+    rebalances = pd.DataFrame(
+        {
+            "date": [d.date().isoformat() for d in dates],
+            "universe": [len(u) for u in universes],
+            "lookback_rows": [len(w) for _, w in tasks],
+            "num_windows": [d["num_windows"] for d in decisions],
+            "objective": [d["objective"] for d in decisions],
+            "feasible_fraction": [d["feasible_fraction"] for d in decisions],
+            "penalty": [d["penalty"] for d in decisions],
+            "traded": strategy.traded[:, 0],
+            "costs": strategy.costs[:, 0],
+            "wealth_after": equity["strategy"].to_numpy()[np.asarray(rows) - rows[0]],
+            "solve_seconds": [d["solve_seconds"] for d in decisions],
+        }
+    )
+    timings["solve_seconds_total"] = float(rebalances["solve_seconds"].sum())
+    settings = {
+        "lookback": lookback,
+        "rebalance": rebalance,
+        "unit": unit,
+        "start": eval_index[0].date().isoformat(),
+        "end": eval_index[-1].date().isoformat(),
+        "days": len(eval_index) - 1,
+        "rebalances": len(rows),
+        "costs_bps": costs_bps,
+        "benchmarks": list(benchmarks),
+        "random_subsets": random_subsets,
+        "seed": seed,
+        "risk_free_rate": risk_free_rate,
+        "assets": n_assets,
+        "k": selector.k,
+        "xi": selector.xi,
+        "return_term": selector.return_term,
+        "windows": {
+            "length": selector.windows.length,
+            "step": selector.windows.step,
+            "count": selector.windows.count,
+            "unit": selector.windows.unit,
+        },
+        "solver": selector.solver,
+        "num_reads": selector.num_reads,
+        "solver_seed": selector.seed,
+        "solver_params": dict(selector.params),
+        "penalty": selector.penalty,
+        "penalty_scale": selector.penalty_scale,
+        "polish": selector.polish,
+        "executor": executor,
+        "workers": workers,
+    }
+    return BacktestResult(
+        equity=equity,
+        selections=selections,
+        rebalances=rebalances,
+        metrics=metrics,
+        random=random_table,
+        random_summary=random_summary,
+        settings=settings,
+        timings=timings,
+    )
+
+
+def _random_weights(
+    rng: np.random.Generator, universe: np.ndarray, k: int, count: int, n_assets: int
+) -> np.ndarray:
+    """``(n_assets, count)`` weights: each column 1/k on a uniformly random k-subset."""
+    picks = np.argsort(rng.random((count, len(universe))), axis=1)[:, :k]
+    w = np.zeros((n_assets, count))
+    w[universe[picks], np.arange(count)[:, None]] = 1.0 / k
+    return w
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def curve_measures(wealth: pd.Series, sim: Simulation, risk_free_rate: float = 0.0) -> dict:
+    """The measures of one equity curve (column 0 of ``sim``).
+
+    ``metrics.MEASURES`` from skfolio's ``Portfolio`` on the daily returns
+    ``R_t = W_t / W_(t-1) - 1``; ``final_wealth = W_T`` (from 1 before the first trade),
+    ``cagr = W_T^(252 / n) - 1`` over the n evaluated days, ``turnover`` the mean one-way
+    turnover ``1/2 sum_i |w_i - v_i|`` of the rebalances after the first, ``total_costs``
+    the costs paid in units of the initial wealth.
+    """
+    daily = wealth.pct_change().iloc[1:].rename("curve").to_frame()
+    one = pd.Series({"curve": 1.0})
+    values = portfolio_measures(daily, one, risk_free_rate)
+    final = float(wealth.iloc[-1])
+    values["final_wealth"] = final
+    values["cagr"] = final ** (TRADING_DAYS / len(daily)) - 1
+    traded = sim.traded[:, 0]
+    values["turnover"] = float(traded[1:].mean() / 2) if len(traded) > 1 else 0.0
+    values["total_costs"] = float(sim.costs[:, 0].sum())
+    return values
+
+
+def random_measures(
+    sim: Simulation, index: pd.DatetimeIndex, risk_free_rate: float = 0.0
+) -> pd.DataFrame:
+    """Per strategy (column of ``sim``): the measures of :func:`curve_measures`, vectorized.
+
+    The definitions of :mod:`qubo_portfolio.metrics`, for daily returns ``R_t`` of n days:
+    ``annualized_mean = 252 mean(R)``, ``annualized_volatility = sqrt(252) std(R)`` (ddof=1),
+    ``sharpe = (annualized_mean - rf) / annualized_volatility``,
+    ``sortino = (annualized_mean - rf) / (sqrt(252) sqrt(sum min(R - rf/252, 0)^2 / (n - 1)))``,
+    ``max_drawdown = max_t (1 - W_t / max_(s<=t) W_s)``; ``final_wealth``, ``cagr``,
+    ``turnover`` and ``total_costs`` as in :func:`curve_measures`.
+    """
+    wealth = sim.wealth
+    daily = wealth[1:] / wealth[:-1] - 1
+    n = len(daily)
+    mean = TRADING_DAYS * daily.mean(axis=0)
+    vol = np.sqrt(TRADING_DAYS) * daily.std(axis=0, ddof=1)
+    downside = np.minimum(daily - risk_free_rate / TRADING_DAYS, 0.0)
+    semi = np.sqrt(TRADING_DAYS) * np.sqrt((downside**2).sum(axis=0) / (n - 1))
+    cumulative = np.cumprod(1 + daily, axis=0)
+    peak = np.maximum.accumulate(cumulative, axis=0)
+    table = pd.DataFrame(
+        {
+            "annualized_mean": mean,
+            "annualized_volatility": vol,
+            "sharpe": (mean - risk_free_rate) / vol,
+            "sortino": (mean - risk_free_rate) / semi,
+            "max_drawdown": (1 - cumulative / peak).max(axis=0),
+            "final_wealth": wealth[-1],
+            "cagr": wealth[-1] ** (TRADING_DAYS / n) - 1,
+            "turnover": sim.traded[1:].mean(axis=0) / 2 if len(sim.traded) > 1 else 0.0,
+            "total_costs": sim.costs.sum(axis=0),
+        }
+    )
+    table.index.name = "subset"
+    return table
+
+
+def percentile_of(values: np.ndarray, value: float) -> float:
+    """Percent of ``values`` below ``value`` (ties count half)."""
+    values = np.asarray(values, dtype=float)
+    below = np.sum(values < value) + 0.5 * np.sum(values == value)
+    return float(100 * below / len(values))
+
+
+def summarize_random(table: pd.DataFrame, strategy: dict, seed: int | None) -> dict[str, Any]:
+    """Quantiles of the random strategies and the strategy's percentile among them."""
+    summary: dict[str, Any] = {"count": len(table), "seed": seed}
+    for name in ("final_wealth", "sharpe", "annualized_mean", "annualized_volatility"):
+        q = np.quantile(table[name], [0.05, 0.25, 0.5, 0.75, 0.95])
+        summary[name] = {
+            "p05": q[0],
+            "p25": q[1],
+            "p50": q[2],
+            "p75": q[3],
+            "p95": q[4],
+            "mean": float(table[name].mean()),
+        }
+    summary["strategy_percentile"] = {
+        "final_wealth": percentile_of(table["final_wealth"], strategy["final_wealth"]),
+        "sharpe": percentile_of(table["sharpe"], strategy["sharpe"]),
+    }
+    return summary
+
+
+# --------------------------------------------------------------------------- from a config
+
+
+def selector_spec(cfg: Config) -> SelectorSpec:
+    """The :class:`SelectorSpec` of a config's ``model`` and ``solver`` sections.
+
+    ``model.lookback`` is not used: the backtest's own ``backtest.lookback`` cuts the
+    returns each decision sees.
+    """
+    model, solver = cfg.model, cfg.solver
+    return SelectorSpec(
+        k=model.k,
+        xi=model.xi,
+        windows=WindowSpec(**model.windows.model_dump()),
+        return_term=model.return_term,
+        lookback=None,
+        solver=solver.name,
+        num_reads=solver.num_reads,
+        seed=solver.seed,
+        penalty=model.penalty.value,
+        penalty_scale=model.penalty.scale,
+        polish=solver.polish,
+        params=dict(solver.params),
+    )
+
+
+def backtest_config(
+    cfg: Config,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    data: PriceData | None = None,
+) -> BacktestResult:
+    """Run the backtest of one config (its ``backtest`` section, defaults when absent)."""
+    from .config import BacktestConfig
+    from .pipeline import load_data
+    from .solvers import get_solver
+
+    get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
+    bt = cfg.backtest or BacktestConfig()
+    clock = time.perf_counter()
+    data = data if data is not None else load_data(cfg.data)
+    load_seconds = time.perf_counter() - clock
+    result = run_backtest(
+        data.prices,
+        selector_spec(cfg),
+        lookback=bt.lookback,
+        rebalance=bt.rebalance,
+        unit=bt.unit,
+        start=bt.start,
+        end=bt.end,
+        costs_bps=bt.costs_bps,
+        benchmarks=bt.benchmarks,
+        random_subsets=bt.random_subsets,
+        seed=bt.seed,
+        risk_free_rate=cfg.report.risk_free_rate,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    result.timings = {"load_seconds": load_seconds, **result.timings}
+    result.data = data.report
+    result.config = cfg.model_dump(by_alias=True)
+    return result
