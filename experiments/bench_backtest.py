@@ -28,6 +28,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 DEFAULT_PRICES = HERE.parents[1] / "shared" / "data" / "sp500_close_2013_2018.csv.gz"
 DEFAULT_CASES = [
+    "swap",
     "sa",
     "sa:penalty_scale=0.05",
     "tabu:timeout=5",
