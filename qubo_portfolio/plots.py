@@ -252,11 +252,12 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
     return path
 
 
-def _place_labels(ax, labelled, obstacles, fontsize: float = 9) -> None:
+def _place_labels(ax, labelled, obstacles, fontsize: float = 9, leaders: bool = False) -> None:
     """Annotate each (portfolio, text) beside its point where it covers no other label/marker.
 
     Greedy: candidate offsets right, left, below, above, ...; the first whose box (estimated
     in points) stays inside the axes and clear of earlier labels and of markers is used.
+    ``leaders`` draws a thin line from each label to its point (for crowded points).
     """
     scale = ax.figure.dpi / 72.0  # pixels per point
     box = ax.get_window_extent()
@@ -312,6 +313,9 @@ def _place_labels(ax, labelled, obstacles, fontsize: float = 9) -> None:
             fontsize=fontsize,
             color="black",
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            arrowprops={"arrowstyle": "-", "color": "0.45", "lw": 0.7, "shrinkB": 5}
+            if leaders
+            else None,
             zorder=7,
         )
 
@@ -355,6 +359,7 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(9, 8), sharex=True, layout="constrained", height_ratios=[1, 1.3]
     )
+    bands = len(lines) <= 4  # min..max bands of more lines hide each other
     for n, (xi, other, frame) in enumerate(lines):
         x = frame.index.to_numpy(dtype=float)
         color = colour.get(xi, f"C{n % 10}")
@@ -365,22 +370,26 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
         top.plot(x, frame["feasible"], style, color=color, label=label, **marks)
         gap = 100 * frame["gap"].to_numpy(dtype=float)
         bottom.plot(x, gap, style, color=color, label=label, **marks)
-        lo = 100 * frame["gap_min"].to_numpy(dtype=float)
-        hi = 100 * frame["gap_max"].to_numpy(dtype=float)
-        bottom.fill_between(x, lo, hi, color=color, alpha=0.12, lw=0)
+        if bands:
+            lo = 100 * frame["gap_min"].to_numpy(dtype=float)
+            hi = 100 * frame["gap_max"].to_numpy(dtype=float)
+            bottom.fill_between(x, lo, hi, color=color, alpha=0.12, lw=0)
     all_x = np.concatenate([f.index.to_numpy(dtype=float) for _, _, f in lines])
     _penalty_xscale(bottom, all_x)
     top.set_ylim(-0.03, 1.03)
     top.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     top.set_ylabel("feasible reads (raw, mean over seeds)")
-    top.set_title(
+    fig.suptitle(
         f"Feasibility and solution quality vs the penalty weight ({seeds} seeds per point)"
     )
     bottom.set_yscale("symlog", linthresh=0.1)
-    bottom.set_ylim(bottom=0)
+    highest = [np.nanmax(100 * f["gap_max" if bands else "gap"]) for _, _, f in lines]
+    highest = [h for h in highest if np.isfinite(h)]
+    bottom.set_ylim(0, 3 * max([*highest, 1.0]))  # headroom above the highest point
     bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     bottom.set_ylabel(
-        "objective gap to the best found for that xi\n(median over seeds; band: min..max)"
+        "objective gap to the best found for that xi\n(median over seeds"
+        + ("; band: min..max)" if bands else ")")
     )
     bottom.set_xlabel(_penalty_label(penalty_key))
     bottom.annotate(
@@ -394,7 +403,14 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
     )
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-    top.legend(fontsize=8, ncols=2 if len(lines) > 6 else 1, loc="best")
+    short = all(not other for _, other, _ in lines)
+    fig.legend(
+        *top.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=min(len(lines), 5) if short else 2,
+        fontsize=8,
+        frameon=False,
+    )
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -415,13 +431,20 @@ def plot_sweep_heatmap(panels: dict, penalty_key: str, path: Path) -> Path:
     first = next(iter(panels.values()))[0]
     width = max(6.0, 0.95 * first.shape[1] + 3)
     height = max(4.0, 0.55 * first.shape[0] + 2)
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), layout="constrained", squeeze=False)
+    ncols = min(n, 2 if n <= 4 else 3)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained", squeeze=False
+    )
+    axes = grid.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
     gaps = np.concatenate([100 * g.to_numpy(dtype=float).ravel() for _, g in panels.values()])
     top = max(float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 1.0, 1.0)
     norm = SymLogNorm(linthresh=0.1, vmin=0.0, vmax=top)
     cmap = plt.get_cmap("magma_r").with_extremes(bad="0.85")
     image = None
-    for ax, (label, (median, gap)) in zip(axes[0], panels.items(), strict=True):
+    for ax, (label, (median, gap)) in zip(axes, panels.items(), strict=False):
         values = 100 * gap.to_numpy(dtype=float)
         image = ax.imshow(
             np.ma.masked_invalid(values), cmap=cmap, norm=norm, origin="lower", aspect="auto"
@@ -445,7 +468,7 @@ def plot_sweep_heatmap(panels: dict, penalty_key: str, path: Path) -> Path:
         ax.set_ylabel("xi (return weight)")
         if label:
             ax.set_title(label, fontsize=10)
-    bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9)
+    bar = fig.colorbar(image, ax=axes[:n].tolist(), shrink=0.9)
     bar.set_label("median gap to the best objective found for that xi (%)")
     fig.suptitle(
         "Median objective x'Ax over seeds (cell: value and gap to the row's best)", fontsize=11
@@ -514,7 +537,7 @@ def plot_sweep_frontier(series: dict, benchmarks: list, title: str, path: Path) 
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     fig.canvas.draw()
-    _place_labels(ax, labelled, obstacles, fontsize=9)
+    _place_labels(ax, labelled, obstacles, fontsize=9, leaders=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -905,7 +905,9 @@ def sweep_table(result: SweepResult) -> str:
     pen = penalty_key(keys)
     group = [k for k in keys if k != pen]
     best = best_rows(frame, group)
-    if len(best):
+    if len(best):  # in grid order of the group's values
+        ranks = [_grid_rank(plan, int(p), group) for p in best["point"]]
+        best = best.iloc[sorted(range(len(best)), key=ranks.__getitem__)]
         title = "best selection" + (f" per {', '.join(group)}" if group else "")
         lines += ["", f"{title} (lowest objective over penalties and seeds), in sample:"]
         for _, row in best.iterrows():
@@ -926,6 +928,12 @@ def sweep_table(result: SweepResult) -> str:
             f"sharpe {b['sharpe']:.3f}"
         )
     return "\n".join(lines)
+
+
+def _grid_rank(plan: SweepPlan, point: int, keys: Sequence[str]) -> tuple[int, ...]:
+    """Positions of the point's values of ``keys`` in their grid lists."""
+    grid, values = plan.config.sweep.grid, plan.points[point].values
+    return tuple(grid[k].index(values[k]) for k in keys)
 
 
 def _series_label(
