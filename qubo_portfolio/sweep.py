@@ -133,6 +133,14 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def config_value(cfg: Config, key: str) -> Any:
+    """The validated value of a dotted key (``model.xi``, ``solver.params.num_sweeps``)."""
+    node: Any = cfg
+    for part in key.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
 def cell(value: Any) -> str:
     """``value`` as written in results.csv (and compared on resume).
 
@@ -696,7 +704,8 @@ def run_sweep(
         if log is not None:
             where = executor if scheduler is None else f"dask at {scheduler}"
             log(
-                f"sweep {len(plan.points)} grid points x {len(plan.seeds)} seeds = "
+                f"sweep {_count(len(plan.points), 'grid point')} x "
+                f"{_count(len(plan.seeds), 'seed')} = "
                 f"{len(plan.runs)} runs"
                 + (f", {resumed} already in {folder.results}" if resuming else "")
                 + f"; {len(todo)} to run on {where}"
@@ -731,8 +740,12 @@ def run_sweep(
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def _workers(n: int) -> str:
-    return f"{n} worker{'s' if n != 1 else ''}"
+    return _count(n, "worker")
 
 
 def _row_cells(
@@ -812,11 +825,13 @@ def load_results(
         point = index.get(tuple(row[:width]))
         if point is None:
             continue
-        point_values = plan.points[point].values.items()
-        # unhashable values (lists, mappings) as their cells, so that rows can be grouped
-        record: dict[str, Any] = {
-            k: cell(v) if isinstance(v, list | dict) else v for k, v in point_values
-        }
+        # values as validated (a YAML "1e-3" is a float here); unhashable ones (lists,
+        # mappings) as their cells, so that rows can be grouped
+        config = plan.points[point].config
+        record: dict[str, Any] = {}
+        for key in plan.keys:
+            value = config_value(config, key)
+            record[key] = cell(value) if isinstance(value, list | dict) else value
         record["point"] = point
         if point_scheme is not None:
             record["scheme"] = point_scheme[point]
@@ -884,8 +899,8 @@ def sweep_table(result: SweepResult) -> str:
     summary = point_summary(frame, keys)
     who = result.executor + (f", {_workers(result.workers)}" if result.workers else "")
     lines = [
-        f"{len(frame)} of {len(plan.runs)} runs ({len(plan.points)} grid points x "
-        f"{len(plan.seeds)} seeds) in {result.out / RESULTS_FILE}: {result.new_runs} run now "
+        f"{len(frame)} of {len(plan.runs)} runs ({_count(len(plan.points), 'grid point')} x "
+        f"{_count(len(plan.seeds), 'seed')}) in {result.out / RESULTS_FILE}: {result.new_runs} run now "
         f"({result.seconds:.1f} s on {who}), {result.resumed_runs} by an earlier call",
         "",
     ]
@@ -933,7 +948,7 @@ def sweep_table(result: SweepResult) -> str:
 def _grid_rank(plan: SweepPlan, point: int, keys: Sequence[str]) -> tuple[int, ...]:
     """Positions of the point's values of ``keys`` in their grid lists."""
     grid, values = plan.config.sweep.grid, plan.points[point].values
-    return tuple(grid[k].index(values[k]) for k in keys)
+    return tuple(grid[k].index(values[k]) for k in keys)  # as given, not as validated
 
 
 def _series_label(
