@@ -270,6 +270,55 @@ def backtest(
         typer.echo(f"\nwrote {out}/ ({files})")
 
 
+@app.command()
+def sweep(
+    config: ConfigArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="sweep folder, reused to resume (default results/<config-stem>)"
+        ),
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local (joblib processes) or dask")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="processes (local) or LocalCluster workers (dask)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler (with --executor dask)")
+    ] = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Sweep the config's grid x seeds: results.csv (resumable), plots and a summary table."""
+    with user_errors(debug):
+        from .config import load_config
+        from .sweep import plan_sweep, run_sweep, sweep_table, write_sweep_plots
+
+        cfg = load_config(config, set_)
+        plan = plan_sweep(cfg, str(config))
+        out = out or Path("results") / Path(config).stem
+        try:
+            result = run_sweep(
+                plan,
+                out,
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+                log=lambda line: typer.echo(line, err=True),
+            )
+        except KeyboardInterrupt:
+            typer.echo(
+                f"interrupted: finished runs are kept in {out}/results.csv (rerun the same "
+                "command to resume)",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+        plots = write_sweep_plots(result) if cfg.report.plots else []
+        typer.echo(sweep_table(result))
+        files = ", ".join(["results.csv", "sweep.json", *(p.name for p in plots)])
+        typer.echo(f"\nwrote {out}/ ({files})")
+
+
 def main() -> None:
     """Console entry point."""
     try:

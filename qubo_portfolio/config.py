@@ -166,6 +166,40 @@ class BacktestConfig(_Strict):
         return value
 
 
+class SweepConfig(_Strict):
+    """The ``sweep`` command: every combination of the ``grid`` values, once per seed.
+
+    ``grid`` maps dotted config keys (``model.xi``, ``model.penalty.scale``,
+    ``solver.params.num_sweeps``, ...) to lists of values; which keys may be swept is checked
+    by :func:`qubo_portfolio.sweep.plan_sweep`. ``seeds`` are solver seeds.
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"{key} has no values (give a non-empty list)")
+            for i, value in enumerate(values):
+                if value in values[:i]:
+                    raise ValueError(f"{key} lists {value!r} more than once")
+        return grid
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if not seeds:
+            raise ValueError("no seeds (give a non-empty list, e.g. [0, 1, 2])")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"{seeds} repeats a seed (list each seed once)")
+        if any(not 0 <= s < 2**32 for s in seeds):
+            raise ValueError(f"{seeds}: every seed must be in [0, 2^32)")
+        return seeds
+
+
 class Config(_Strict):
     """A whole experiment config (the top-level YAML mapping)."""
 
@@ -175,6 +209,7 @@ class Config(_Strict):
     report: ReportConfig = Field(default_factory=ReportConfig)
     frontier: FrontierConfig = Field(default_factory=FrontierConfig)
     backtest: BacktestConfig | None = None
+    sweep: SweepConfig | None = None
 
 
 def set_dotted(tree: dict, key: str, value: Any) -> None:

@@ -30,6 +30,20 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def check_options(executor: str, workers: int | None, scheduler: str | None) -> None:
+    """Raise :class:`InputError` on bad executor options (callers may check before any work).
+
+    Bad: an executor other than ``local``/``dask``, ``workers < 1``, a ``scheduler`` without
+    the dask executor.
+    """
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor {executor!r} is unknown (use local or dask)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers} must be >= 1")
+    if scheduler is not None and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+
+
 def run_tasks(
     fn: Callable[[Any, Any], Any],
     tasks: Sequence[Any],
@@ -40,12 +54,7 @@ def run_tasks(
     scheduler: str | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(i, fn(tasks[i], shared))`` for every task as it completes."""
-    if executor not in EXECUTORS:
-        raise InputError(f"--executor {executor!r} is unknown (use local or dask)")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers {workers} must be >= 1")
-    if scheduler is not None and executor != "dask":
-        raise InputError("--scheduler needs --executor dask")
+    check_options(executor, workers, scheduler)
     if not tasks:
         return iter(())
     if executor == "dask":
@@ -57,15 +66,38 @@ def _indexed(fn: Callable, i: int, task: Any, shared: Any) -> tuple[int, Any]:
     return i, fn(task, shared)
 
 
+_SHARED: dict[str, Any] = {}  # in a loky worker: the shared object of the current run
+
+
+def _indexed_shared_file(fn: Callable, i: int, task: Any, path: str) -> tuple[int, Any]:
+    if path not in _SHARED:
+        from joblib import load
+
+        _SHARED.clear()
+        _SHARED[path] = load(path)
+    return i, fn(task, _SHARED[path])
+
+
 def _run_local(fn, tasks, shared, workers) -> Iterator[tuple[int, Any]]:
     if workers == 1:
         for i, task in enumerate(tasks):
             yield i, fn(task, shared)
         return
-    from joblib import Parallel, delayed
+    import tempfile
 
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_indexed)(fn, i, task, shared) for i, task in enumerate(tasks))
+    from joblib import Parallel, delayed, dump
+
+    # shared goes to a file each worker reads once (not pickled with every task), and
+    # batch_size=1 hands back every result the moment its task ends
+    with tempfile.TemporaryDirectory(prefix="qubo-portfolio-shared-") as folder:
+        path = os.path.join(folder, "shared.pkl")
+        dump(shared, path)
+        parallel = Parallel(
+            n_jobs=workers, backend="loky", return_as="generator_unordered", batch_size=1
+        )
+        yield from parallel(
+            delayed(_indexed_shared_file)(fn, i, task, path) for i, task in enumerate(tasks)
+        )
 
 
 def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]]:
