@@ -198,6 +198,11 @@ def bench(
             f"{stem}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
             f"windows of {cfg.model.windows.length} rows, lambda = {penalty_scale:g} lambda*"
         )
+        if qubo.long_short:
+            instance += (
+                f", long/short ({qubo.num_variables} legs), "
+                f"gamma = {cfg.model.penalty.exclusion_scale:g} gamma*"
+            )
         typer.echo(
             f"{instance}; {len(cases)} solvers x {repeats} repeats x {reads} reads", err=True
         )
@@ -210,6 +215,7 @@ def bench(
             penalty_scale=penalty_scale,
             best_known=best_known,
             progress=lambda label: typer.echo(f"  {label} ...", err=True),
+            exclusion_scale=cfg.model.penalty.exclusion_scale,
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:

@@ -63,6 +63,7 @@ def build_model(returns: pd.DataFrame, cfg: ModelConfig) -> PortfolioQubo:
         windows=window_spec(cfg),
         return_term=cfg.return_term,
         lookback=cfg.lookback,
+        positions=cfg.positions,
     )
 
 
@@ -93,6 +94,8 @@ def run_experiment(cfg: Config) -> RunResult:
         penalty=cfg.model.penalty.value,
         penalty_scale=cfg.model.penalty.scale,
         polish=cfg.solver.polish,
+        exclusion=cfg.model.penalty.exclusion_value,
+        exclusion_scale=cfg.model.penalty.exclusion_scale,
         **cfg.solver.params,
     )
     timings.update(sampleset.info["timing"])

@@ -29,9 +29,14 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
     selection = (1 + portfolio_returns(returns, best.weights)).cumprod()
     everything = (1 + portfolio_returns(returns, equal_weights(returns.columns))).cumprod()
     fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
-    ax.plot(
-        selection.index, selection, lw=1.6, label=f"QUBO selection ({len(best.tickers)} assets)"
-    )
+    label = f"QUBO selection ({len(best.tickers)} assets)"
+    if result.qubo.long_short:
+        shorts = best.sides.count("short")
+        label = (
+            f"QUBO long/short selection ({len(best.tickers) - shorts} long, {shorts} short, "
+            f"weights +-1/{result.qubo.k})"
+        )
+    ax.plot(selection.index, selection, lw=1.6, label=label)
     ax.plot(
         everything.index, everything, lw=1.2, color="0.4", label=f"1/N of all {returns.shape[1]}"
     )
