@@ -120,6 +120,7 @@ def run_summary(result: RunResult) -> dict:
         "timings": result.timings,
         "metrics": result.metrics,
         "benchmark": {"name": "equal_weight_all", "metrics": result.benchmark},
+        "diversification": result.diversification,
         "in_sample": {
             "start": result.returns.index[0].date().isoformat(),
             "end": result.returns.index[-1].date().isoformat(),
@@ -162,9 +163,15 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
     result.decoded.samples.to_csv(path)
     written.append(path)
     if plots:
-        from .plots import plot_cumulative_returns
+        from .network import correlation_network
+        from .plots import plot_cumulative_returns, plot_diversification, plot_network
 
         written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))
+        network = correlation_network(result.returns)
+        written.append(plot_network(result, folder / "network.png", network))
+        path = plot_diversification(result, folder / "diversification.png", network)
+        if path is not None:
+            written.append(path)
     return written
 
 
@@ -215,6 +222,15 @@ def console_table(result: RunResult) -> str:
     ]
     for name in MEASURES:
         lines.append(f"{name:<24}{result.metrics[name]:>12.4f}{result.benchmark[name]:>12.4f}")
+    spread = result.diversification or {}
+    if spread.get("mean_tree_distance") is not None:
+        lines += [
+            "",
+            f"diversification: mean tree distance {spread['mean_tree_distance']:.4f} on the "
+            f"correlation MST (median of {spread['random_subsets']} random "
+            f"{spread['num_selected']}-subsets {spread['random_median']:.4f}): percentile "
+            f"{spread['percentile']:.0f}",
+        ]
     report = result.data.report
     notes = []
     if report.get("dropped_assets"):

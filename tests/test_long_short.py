@@ -455,7 +455,10 @@ def test_run_long_short_config(tmp_path):
     assert set(selection.loc[selection["weight"] > 0, "side"]) == {"long"}
     samples = pd.read_csv(out / "samples.csv")
     assert (samples["both_legs"] == 0).all()
-    assert (out / "cumulative_returns.png").stat().st_size > 10_000
+    spread = summary["diversification"]
+    assert 0 <= spread["percentile"] <= 100 and spread["mean_tree_distance"] > 0
+    for name in ("network.png", "diversification.png", "cumulative_returns.png"):
+        assert (out / name).stat().st_size > 10_000
     assert "short" in result.output and "long/short (40 legs)" in result.output
 
 
