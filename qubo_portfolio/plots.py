@@ -216,7 +216,7 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
         fontsize=10,
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", frameon=False)
+    ax.legend(loc="upper left", framealpha=0.92, edgecolor="none")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
