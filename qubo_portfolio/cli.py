@@ -101,6 +101,72 @@ def frontier(
 
 
 @app.command()
+def export(
+    config: ConfigArg,
+    out: Annotated[
+        Path, typer.Option("--out", help="file to write (refused if it exists, unless --force)")
+    ],
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="bqm | cqm | lp | qubo-json (default: from the suffix .bqm .cqm .lp .json)",
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing file")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the config's model to a file for other samplers (penalty BQM, CQM, LP, JSON)."""
+    with user_errors(debug):
+        from .config import load_config
+        from .export import export_model, format_of
+        from .pipeline import build_model, load_data
+        from .returns import simple_returns
+
+        cfg = load_config(config, set_)
+        fmt = format_of(out, format_)
+        if out.is_dir() or (out.exists() and not force):
+            raise InputError(f"--out {out} exists (choose another --out, or --force to replace it)")
+        qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+        penalty = cfg.model.penalty
+        info = export_model(
+            qubo,
+            out,
+            fmt,
+            penalty=penalty.value,
+            penalty_scale=penalty.scale,
+            exclusion=penalty.exclusion_value,
+            exclusion_scale=penalty.exclusion_scale,
+            force=force,
+        )
+        what = {"bqm": "penalty BQM", "qubo-json": "penalty BQM (JSON)"}.get(fmt, "CQM")
+        typer.echo(
+            f"wrote {out} ({fmt}: {what}, {qubo.num_variables} binary variables, "
+            f"k {qubo.k}, xi {qubo.xi:g}, {qubo.positions})"
+        )
+        if info["penalty"] is not None:
+            line = (
+                f"penalty lambda {info['penalty']:.6g} "
+                f"({info['penalty'] / info['penalty_bound']:.3g} lambda*)"
+            )
+            if info["exclusion_penalty"] is not None:
+                line += (
+                    f"  exclusion gamma {info['exclusion_penalty']:.6g} "
+                    f"({info['exclusion_penalty'] / info['exclusion_penalty_bound']:.3g} gamma*)"
+                )
+            typer.echo(line)
+        else:
+            typer.echo(f"constraints {info['num_constraints']} (cardinality == {qubo.k})")
+        if info.get("lp_renamed"):
+            typer.echo(
+                f"LP names: {len(info['lp_renamed'])} labels renamed, e.g. "
+                + ", ".join(f"{a} -> {b}" for a, b in list(info["lp_renamed"].items())[:2])
+                + " (listed in the file's header)"
+            )
+
+
+@app.command()
 def solvers() -> None:
     """List the solvers and their parameters."""
     from .solvers import SOLVERS
@@ -198,6 +264,11 @@ def bench(
             f"{stem}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
             f"windows of {cfg.model.windows.length} rows, lambda = {penalty_scale:g} lambda*"
         )
+        if qubo.long_short:
+            instance += (
+                f", long/short ({qubo.num_variables} legs), "
+                f"gamma = {cfg.model.penalty.exclusion_scale:g} gamma*"
+            )
         typer.echo(
             f"{instance}; {len(cases)} solvers x {repeats} repeats x {reads} reads", err=True
         )
@@ -210,6 +281,7 @@ def bench(
             penalty_scale=penalty_scale,
             best_known=best_known,
             progress=lambda label: typer.echo(f"  {label} ...", err=True),
+            exclusion_scale=cfg.model.penalty.exclusion_scale,
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:

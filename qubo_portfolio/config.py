@@ -80,16 +80,23 @@ class WindowsConfig(_Strict):
 
 
 class PenaltyConfig(_Strict):
-    """lambda = ``value`` when given, else ``scale`` * the single-flip bound lambda*."""
+    """lambda = ``value`` when given, else ``scale`` * the single-flip bound lambda*.
+
+    Long/short: gamma (no stock on both sides) = ``exclusion_value`` when given, else
+    ``exclusion_scale`` * the bound gamma* (see ``PortfolioQubo.exclusion_bound``).
+    """
 
     scale: float = Field(1.0, ge=0)
     value: float | None = Field(None, ge=0)
+    exclusion_scale: float = Field(1.0, ge=0)
+    exclusion_value: float | None = Field(None, ge=0)
 
 
 class ModelConfig(_Strict):
     k: int
     xi: float = 0.0
     return_term: Literal["linear", "squared"] = "linear"
+    positions: Literal["long_only", "long_short"] = "long_only"
     lookback: int | None = None
     windows: WindowsConfig = Field(default_factory=WindowsConfig)
     penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)

@@ -1,13 +1,14 @@
 """SampleSet to equal-weight portfolios.
 
-A sample x selects the tickers with ``x_i = 1``; it is *feasible* when it selects exactly K'.
+A sample x selects the variables with ``x_i = 1`` (:attr:`PortfolioQubo.variables`); it is
+*feasible* when it selects exactly K' of them and, long/short, never both legs of a stock.
 Each selected ticker gets the weight ``1 / K'`` (``1 / sum x`` for an infeasible sample, so
-that it still decodes to a fully invested portfolio).
+that it still decodes to a fully invested portfolio); a short leg gets ``-1 / K'``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dimod
 import numpy as np
@@ -26,13 +27,18 @@ class Selection:
     tickers : list of str
         Selected tickers, in the model's ticker order.
     weights : Series
-        ``1 / len(tickers)`` per selected ticker.
+        ``1 / len(tickers)`` per selected ticker; long/short ``+1/K'`` for a long and
+        ``-1/K'`` for a short leg (0 for a stock held on both sides, infeasible).
     energy : float
         The sample's energy as the solver reported it (penalty BQM or ``x^T A x``).
     objective : float
         ``x^T A x``, recomputed from the model.
     feasible : bool
-        ``len(tickers) == K'``.
+        ``len(tickers) == K'`` (long/short: K' legs, no stock on both sides).
+    sides : list of str
+        ``"long"`` or ``"short"`` per ticker (``"both"`` for a stock held on both sides).
+    legs : list of str
+        The selected variables (the tickers when long only, ``long:<t>``/``short:<t>``).
     """
 
     tickers: list[str]
@@ -40,6 +46,8 @@ class Selection:
     energy: float
     objective: float
     feasible: bool
+    sides: list[str] = field(default_factory=list)
+    legs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,10 @@ class Decoded:
     ----------
     samples : DataFrame
         One row per read: ``energy``, ``objective``, ``feasible``, ``num_selected``,
-        ``tickers`` (joined with ``;``), plus the raw columns of polished samples
-        (``objective_raw``, ``feasible_raw``, ``num_selected_raw``).
+        ``tickers`` (the selected variables joined with ``;``: tickers, or ``long:<t>`` and
+        ``short:<t>`` legs), long/short also ``both_legs`` (stocks held on both sides), plus
+        the raw columns of polished samples (``objective_raw``, ``feasible_raw``,
+        ``num_selected_raw``).
     best : Selection
         The feasible sample with the lowest objective (ties: the first read).
     feasible_fraction : float
@@ -67,16 +77,35 @@ class Decoded:
 
 
 def selection_from_vector(qubo: PortfolioQubo, x: np.ndarray, energy: float) -> Selection:
-    """The :class:`Selection` of a 0/1 vector in ticker order."""
-    chosen = [t for t, v in zip(qubo.tickers, x, strict=True) if v]
-    weights = pd.Series(1.0 / max(len(chosen), 1), index=chosen, name="weight", dtype=float)
+    """The :class:`Selection` of a 0/1 vector in :attr:`PortfolioQubo.variables` order."""
+    legs = [v for v, b in zip(qubo.variables, x, strict=True) if b]
+    n_legs = max(len(legs), 1)
+    if qubo.long_short:
+        n = qubo.num_assets
+        long, short = np.asarray(x[:n]) != 0, np.asarray(x[n:]) != 0
+        held = long | short
+        chosen = [t for t, h in zip(qubo.tickers, held, strict=True) if h]
+        sides = [
+            "both" if lo and sh else "long" if lo else "short"
+            for lo, sh in zip(long[held], short[held], strict=True)
+        ]
+        values = (long[held].astype(float) - short[held].astype(float)) / n_legs
+        feasible = len(legs) == qubo.k and "both" not in sides
+    else:
+        chosen = legs
+        sides = ["long"] * len(chosen)
+        values = 1.0 / n_legs
+        feasible = len(chosen) == qubo.k
+    weights = pd.Series(values, index=chosen, name="weight", dtype=float)
     weights.index.name = "ticker"
     return Selection(
         tickers=chosen,
         weights=weights,
         energy=float(energy),
         objective=float(x @ qubo.A @ x),
-        feasible=len(chosen) == qubo.k,
+        feasible=feasible,
+        sides=sides,
+        legs=legs,
     )
 
 
@@ -86,7 +115,14 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     Raises :class:`InputError` when no read is feasible, suggesting a larger
     ``model.penalty.scale`` or ``solver.num_reads``.
     """
-    x = sampleset.record.sample[:, [sampleset.variables.index(t) for t in qubo.tickers]]
+    variables = qubo.variables
+    have = sampleset.variables
+    missing = [v for v in variables if v not in have]
+    if missing:
+        raise InputError(
+            f"the sampleset lacks {len(missing)} of the model's variables, e.g. {missing[:3]!r}"
+        )
+    x = sampleset.record.sample[:, [have.index(v) for v in variables]]
     x = x.astype(np.float64)
     repeat = sampleset.record.num_occurrences
     x = np.repeat(x, repeat, axis=0)
@@ -94,16 +130,19 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     objective = ((x @ qubo.A) * x).sum(axis=1)
     counts = x.sum(axis=1).astype(int)
     feasible = counts == qubo.k
-    tickers = np.asarray(qubo.tickers)
-    table = pd.DataFrame(
-        {
-            "energy": energy,
-            "objective": objective,
-            "feasible": feasible,
-            "num_selected": counts,
-            "tickers": [";".join(tickers[row > 0]) for row in x],
-        }
-    )
+    labels = np.asarray(variables)
+    columns = {
+        "energy": energy,
+        "objective": objective,
+        "feasible": feasible,
+        "num_selected": counts,
+        "tickers": [";".join(labels[row > 0]) for row in x],
+    }
+    if qubo.long_short:
+        both = qubo.count_both_legs(x)
+        feasible &= both == 0
+        columns["both_legs"] = both
+    table = pd.DataFrame(columns)
     raw_fraction = None
     for name in ("objective_raw", "feasible_raw", "num_selected_raw"):
         if name in sampleset.record.dtype.names:
@@ -112,6 +151,12 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
         raw_fraction = float(table["feasible_raw"].mean())
     table.index.name = "read"
     if not feasible.any():
+        if qubo.long_short:
+            raise InputError(
+                f"no feasible sample: none of {len(table)} reads holds exactly k = {qubo.k} "
+                "legs with no stock on both sides (raise model.penalty.scale, "
+                "model.penalty.exclusion_scale or solver.num_reads, or set solver.polish: true)"
+            )
         raise InputError(
             f"no feasible sample: none of {len(table)} reads selects exactly k = {qubo.k} assets "
             "(raise model.penalty.scale or solver.num_reads, or set solver.polish: true)"

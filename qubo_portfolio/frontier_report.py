@@ -115,6 +115,11 @@ def run_frontier(cfg: Config) -> FrontierResult:
     """Estimate, optimize, sample the cloud and solve the QUBO for every xi of one config."""
     from .pipeline import load_data
 
+    if cfg.model.positions != "long_only":
+        raise InputError(
+            "frontier draws long-only portfolios: the QUBO points need model.positions: "
+            "long_only (use --set model.positions=long_only)"
+        )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     data = load_data(cfg.data)

@@ -10,6 +10,12 @@ with ``P^(m) = diag(mu^(m))`` (``return_term="linear"``) or ``mu^(m) mu^(m)^T``
 daily return, ``x^T A x = mean_m [VAR_m(R) - xi E_m(R) / K']`` (linear) or
 ``mean_m [VAR_m(R) - xi E_m(R)^2]`` (squared). The cardinality constraint becomes the
 penalty ``lambda (sum x - K')^2`` in :meth:`PortfolioQubo.to_bqm`.
+
+Long/short (``positions="long_short"``, the method text's 2K binaries): the variables are
+``long:<ticker>`` then ``short:<ticker>``, a short leg earns ``-r``, so the moments are those
+of the returns with ``-r`` appended (covariance blocks ``[[Q, -Q], [-Q, Q]]``, means
+``[mu, -mu]``); K' counts legs, each held with weight ``+1/K'`` (long) or ``-1/K'`` (short),
+and the penalty ``gamma sum_i long_i short_i`` forbids holding both legs of one stock.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from .returns import Window, WindowSpec, apply_lookback, window_bounds
 
 ReturnTerm = Literal["linear", "squared"]
 RETURN_TERMS = ("linear", "squared")
+Positions = Literal["long_only", "long_short"]
+POSITIONS = ("long_only", "long_short")
 
 Selection = Iterable[str] | Mapping[str, float] | np.ndarray | pd.Series
 
@@ -93,9 +101,20 @@ def window_moments(returns: pd.DataFrame, windows: Sequence[Window]) -> WindowMo
     )
 
 
+def variable_labels(tickers: Sequence[str], positions: Positions = "long_only") -> list[str]:
+    """The binary variables' labels: the tickers (long only), or ``long:<t>`` then ``short:<t>``."""
+    if positions == "long_short":
+        return [f"long:{t}" for t in tickers] + [f"short:{t}" for t in tickers]
+    return list(tickers)
+
+
 @dataclass(frozen=True)
 class PortfolioQubo:
-    """``min x^T A x  s.t.  sum x = K'`` over binary x, one variable per ticker.
+    """``min x^T A x  s.t.  sum x = K'`` over binary x.
+
+    Long only: one variable per ticker. Long/short: 2K variables ``long:<t>``, ``short:<t>``
+    (:attr:`variables`), ``sum x = K'`` counts legs, and no stock may be held on both sides
+    (``long_i + short_i <= 1``; in the BQM the penalty ``gamma sum_i long_i short_i``).
 
     Build it with :func:`build_qubo`. ``A`` is recomputed from the shared moments, so
     :meth:`with_params` for another xi or K' costs one K x K combination, no new moments.
@@ -108,22 +127,38 @@ class PortfolioQubo:
     xi : float
         Weight of the return term; large xi favours return.
     return_term : {"linear", "squared"}
+    positions : {"long_only", "long_short"}
     penalty_used : float or None
-        The lambda of the last :meth:`to_bqm` call (the only field that changes; k, xi
-        and the moments are fixed, so the cached ``A`` stays true).
+        The lambda of the last :meth:`to_bqm` call (it and :attr:`exclusion_used` are the
+        only fields that change; k, xi and the moments are fixed, so the cached ``A`` stays
+        true).
+    exclusion_used : float or None
+        The gamma of the last :meth:`to_bqm` call (long/short only).
     """
 
     moments: WindowMoments
     k: int
     xi: float
     return_term: ReturnTerm = "linear"
+    positions: Positions = "long_only"
     penalty_used: float | None = field(default=None, compare=False)
+    exclusion_used: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.moments.tickers)
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer):
             raise InputError(f"model.k = {self.k!r} must be a whole number")
-        if not 1 <= self.k < n:
+        if self.positions not in POSITIONS:
+            raise InputError(
+                f"model.positions = {self.positions!r} is unknown (use long_only or long_short)"
+            )
+        if self.positions == "long_short":
+            if not 1 <= self.k <= n:
+                raise InputError(
+                    f"model.k = {self.k} is out of range: choose 1 <= k <= {n} (legs, at most "
+                    "one per stock)"
+                )
+        elif not 1 <= self.k < n:
             raise InputError(
                 f"model.k = {self.k} is out of range: choose 1 <= k < {n} (the number of assets)"
             )
@@ -141,7 +176,37 @@ class PortfolioQubo:
 
     @property
     def num_assets(self) -> int:
+        """K, the number of stocks."""
         return len(self.moments.tickers)
+
+    @property
+    def long_short(self) -> bool:
+        return self.positions == "long_short"
+
+    @property
+    def variables(self) -> list[str]:
+        """Labels of the binary variables, the order of ``A``'s rows: the tickers (long only),
+        or ``long:<ticker>`` for every ticker then ``short:<ticker>`` (long/short)."""
+        return variable_labels(self.moments.tickers, self.positions)
+
+    @property
+    def num_variables(self) -> int:
+        """K (long only) or 2K (long/short)."""
+        return 2 * self.num_assets if self.long_short else self.num_assets
+
+    @property
+    def twin(self) -> np.ndarray:
+        """Per variable, the index of the other leg of its stock (-1 when long only)."""
+        n = self.num_assets
+        if not self.long_short:
+            return np.full(n, -1, dtype=np.int64)
+        return np.concatenate([np.arange(n, 2 * n), np.arange(n)]).astype(np.int64)
+
+    @property
+    def side(self) -> np.ndarray:
+        """Per variable, +1 (long leg) or -1 (short leg)."""
+        n = self.num_assets
+        return np.concatenate([np.ones(n), -np.ones(n)]) if self.long_short else np.ones(n)
 
     @property
     def num_windows(self) -> int:
@@ -165,14 +230,32 @@ class PortfolioQubo:
 
     @cached_property
     def A(self) -> np.ndarray:
-        """``A = (Q-bar - xi P-bar) / K'^2``, symmetric, in ticker order."""
-        a = (self.q_bar - self.xi * self.p_bar) / self.k**2
+        """``A = (Q-bar - xi P-bar) / K'^2``, symmetric, in :attr:`variables` order.
+
+        Long/short: the moments of the 2K legs, whose returns are ``[r, -r]``: with
+        ``s = [1, ..., 1, -1, ..., -1]`` and every index taken modulo K,
+        ``Q-bar_ls = s s^T * Q-bar`` (blocks ``[[Q, -Q], [-Q, Q]]``), the means ``s * mu-bar``,
+        so ``P-bar_ls = diag(s * mu-bar)`` (linear) or ``s s^T * mean(mu mu^T)`` (squared).
+        """
+        if not self.long_short:
+            a = (self.q_bar - self.xi * self.p_bar) / self.k**2
+            return (a + a.T) / 2
+        n = self.num_assets
+        legs = np.tile(np.arange(n), 2)
+        sign = self.side
+        signs = np.outer(sign, sign)
+        q = signs * self.q_bar[np.ix_(legs, legs)]
+        if self.return_term == "linear":
+            p = np.diag(sign * self.moments.mean_mean[legs])
+        else:
+            p = signs * self.moments.outer_mean[np.ix_(legs, legs)]
+        a = (q - self.xi * p) / self.k**2
         return (a + a.T) / 2
 
     @property
     def matrix(self) -> pd.DataFrame:
-        """``A`` labelled by ticker."""
-        return pd.DataFrame(self.A, index=self.tickers, columns=self.tickers)
+        """``A`` labelled by variable (ticker, or ``long:``/``short:`` leg)."""
+        return pd.DataFrame(self.A, index=self.variables, columns=self.variables)
 
     def with_params(self, *, k: int | None = None, xi: float | None = None) -> PortfolioQubo:
         """The same moments with another K' or xi."""
@@ -181,24 +264,26 @@ class PortfolioQubo:
             k=self.k if k is None else k,
             xi=self.xi if xi is None else xi,
             penalty_used=None,
+            exclusion_used=None,
         )
 
     # --- evaluating selections --------------------------------------------------------
     def indicator(self, selection: Selection) -> np.ndarray:
-        """The 0/1 vector x (ticker order) of a selection.
+        """The 0/1 vector x (:attr:`variables` order) of a selection.
 
-        ``selection`` is a 0/1 vector in ticker order, a mapping ``{ticker: 0/1}`` (a dimod
-        sample), or an iterable of selected tickers.
+        ``selection`` is a 0/1 vector in variable order, a mapping ``{variable: 0/1}`` (a
+        dimod sample), or an iterable of selected variables (tickers when long only,
+        ``long:<t>``/``short:<t>`` when long/short).
         """
-        n = self.num_assets
+        n = self.num_variables
         if isinstance(selection, pd.Series):
-            selection = selection.reindex(self.tickers).fillna(0).to_numpy()
+            selection = selection.reindex(self.variables).fillna(0).to_numpy()
         if isinstance(selection, np.ndarray):
             x = np.asarray(selection, dtype=np.float64).ravel()
             if x.shape != (n,):
                 raise ValueError(f"selection vector has length {x.size}, expected {n}")
             return x
-        position = {t: i for i, t in enumerate(self.moments.tickers)}
+        position = {t: i for i, t in enumerate(self.variables)}
         x = np.zeros(n)
         if isinstance(selection, Mapping):
             for t, v in selection.items():
@@ -206,7 +291,8 @@ class PortfolioQubo:
             return x
         unknown = [t for t in selection if str(t) not in position]
         if unknown:
-            raise KeyError(f"unknown tickers in selection: {unknown}")
+            what = "variables" if self.long_short else "tickers"
+            raise KeyError(f"unknown {what} in selection: {unknown}")
         x[[position[str(t)] for t in selection]] = 1.0
         return x
 
@@ -215,13 +301,18 @@ class PortfolioQubo:
         x = self.indicator(selection)
         return float(x @ self.A @ x)
 
-    # --- the penalty ------------------------------------------------------------------
+    # --- the penalties ----------------------------------------------------------------
     def penalty_bound(self) -> float:
         """``lambda* = max_i (|A_ii| + 2 sum_(j != i) |A_ij|)``, the single-flip bound.
 
         Flipping bit i changes ``x^T A x`` by at most ``|A_ii| + 2 sum_(j!=i) |A_ij|``, and
         the penalty of a state one bit away from feasible is lambda, so with lambda above
         this bound every single-flip local minimum of the BQM is feasible.
+
+        Long/short (over the 2K legs) the same holds with the exclusion penalty present: a
+        state with too many legs loses at least lambda by dropping a leg, which never adds
+        exclusion penalty; a state with too few legs (fewer than K' <= K) leaves some stock
+        untouched, and adding one of its legs adds no exclusion penalty either.
         """
         a = np.abs(self.A)
         return float(np.max(2 * a.sum(axis=1) - np.diag(a)))
@@ -233,51 +324,132 @@ class PortfolioQubo:
             raise InputError(f"penalty lambda = {lam} must be a finite number >= 0")
         return lam
 
+    def exclusion_bound(self) -> float | None:
+        """``gamma*``: above it no state holding both legs of a stock is ever optimal.
+
+        ``None`` when long only. With ``F_v = |A_vv| + 2 sum_(j != v) |A_vj|`` (the most
+        that flipping leg v alone can change ``x^T A x``, see :meth:`penalty_bound`) and
+        ``m_i = min(F_long:i, F_short:i)``,
+
+            ``gamma* = m_(1) + m_(2)``, the sum of the two largest ``m_i``.
+
+        Derivation. Take any state x (any number n of legs) that holds both legs of stock i,
+        and let a be the leg of i with ``F_a = m_i``.
+
+        - n <= K: the n legs touch at most n - 1 <= K - 1 stocks, so some stock u != i is
+          untouched; let b be its leg with ``F_b = m_u``. Swap a out and b in. The number
+          of legs (and so the cardinality penalty) is unchanged, the exclusion count drops
+          by one (a's twin is now alone, b's twin is not held), and ``x^T A x`` changes by
+          ``[E(x - e_a) - E(x)] + [E(x - e_a + e_b) - E(x - e_a)] <= F_a + F_b
+          = m_i + m_u <= gamma*`` (each bracket is one flip).
+        - n > K >= K': drop a. ``x^T A x`` rises by at most ``F_a = m_i <= gamma*``, the
+          cardinality penalty changes by ``lambda (1 - 2 (n - K')) <= 0``, the exclusion
+          count drops by one.
+
+        Either way the energy ``x^T A x + lambda (sum x - K')^2 + gamma sum_i long_i
+        short_i`` falls by at least ``gamma - gamma* > 0`` when ``gamma > gamma*``, for every
+        ``lambda >= 0``: a state holding both legs of a stock is never a minimizer of the
+        penalty BQM (not even a local minimum under flips and swaps), and among the states
+        with exactly K' legs it is never optimal. At ``gamma = gamma*`` such a state could
+        at best tie, which needs every triangle inequality above to be tight. The bound is
+        safe, not tight: a much smaller gamma often works, but not always (the tests show
+        instances where it fails).
+        """
+        if not self.long_short:
+            return None
+        a = np.abs(self.A)
+        flip = 2 * a.sum(axis=1) - np.diag(a)
+        n = self.num_assets
+        m = np.sort(np.minimum(flip[:n], flip[n:]))
+        return float(m[-1] + m[-2]) if n >= 2 else float(m[-1])
+
+    def exclusion_weight(self, value: float | None = None, scale: float = 1.0) -> float | None:
+        """The gamma to use (long/short): ``value`` when given, else ``scale * gamma*``.
+
+        ``None`` when long only (there is no exclusion penalty).
+        """
+        if not self.long_short:
+            return None
+        gamma = float(value) if value is not None else float(scale) * self.exclusion_bound()
+        if not np.isfinite(gamma) or gamma < 0:
+            raise InputError(f"exclusion penalty gamma = {gamma} must be a finite number >= 0")
+        return gamma
+
+    def count_both_legs(self, x: np.ndarray) -> np.ndarray:
+        """Per row of ``x`` (samples in variable order), the stocks held on both sides."""
+        x = np.asarray(x)
+        if not self.long_short:
+            return np.zeros(x.shape[:-1], dtype=np.int64)
+        n = self.num_assets
+        return ((x[..., :n] != 0) & (x[..., n:] != 0)).sum(axis=-1)
+
     # --- dimod models -----------------------------------------------------------------
     def objective_bqm(self) -> dimod.BinaryQuadraticModel:
         """BQM with energy ``x^T A x`` and no penalty (for fixed-cardinality samplers)."""
         return self._bqm(0.0)
 
     def to_bqm(
-        self, penalty: float | None = None, scale: float = 1.0
+        self,
+        penalty: float | None = None,
+        scale: float = 1.0,
+        *,
+        exclusion: float | None = None,
+        exclusion_scale: float = 1.0,
     ) -> dimod.BinaryQuadraticModel:
-        """The penalty BQM ``E(x) = x^T A x + lambda (sum x - K')^2``, labelled by ticker.
+        """The penalty BQM ``E(x) = x^T A x + lambda (sum x - K')^2``, labelled by variable.
 
         Linear ``A_ii + lambda (1 - 2K')``, quadratic ``2 A_ij + 2 lambda`` (i < j), offset
         ``lambda K'^2``; every feasible x has ``E(x) = x^T A x``. ``penalty`` is an absolute
         lambda; otherwise ``lambda = scale * penalty_bound()``. The lambda used is stored
         in :attr:`penalty_used`.
+
+        Long/short adds ``gamma sum_i long_i short_i`` (``gamma`` added to the quadratic
+        bias of each stock's two legs): ``exclusion`` is an absolute gamma, otherwise
+        ``gamma = exclusion_scale * exclusion_bound()``; stored in :attr:`exclusion_used`.
         """
         lam = self.penalty_weight(penalty, scale)
+        gamma = self.exclusion_weight(exclusion, exclusion_scale)
         object.__setattr__(self, "penalty_used", lam)
-        return self._bqm(lam)
+        object.__setattr__(self, "exclusion_used", gamma)
+        return self._bqm(lam, gamma or 0.0)
 
-    def _bqm(self, lam: float) -> dimod.BinaryQuadraticModel:
+    def _bqm(self, lam: float, gamma: float = 0.0) -> dimod.BinaryQuadraticModel:
         a = self.A
         k = self.k
-        rows, cols = np.triu_indices(self.num_assets, 1)
+        rows, cols = np.triu_indices(self.num_variables, 1)
         linear = np.diag(a) + lam * (1 - 2 * k)
         quadratic = 2 * a[rows, cols] + 2 * lam
+        if self.long_short:
+            quadratic[cols == rows + self.num_assets] += gamma
         return dimod.BinaryQuadraticModel.from_numpy_vectors(
             linear,
             (rows, cols, quadratic),
             lam * k * k,
             dimod.BINARY,
-            variable_order=self.tickers,
+            variable_order=self.variables,
         )
 
     def to_cqm(self) -> dimod.ConstrainedQuadraticModel:
-        """``min x^T A x`` with the constraint ``sum x == K'`` (label ``cardinality``)."""
+        """``min x^T A x`` with the constraint ``sum x == K'`` (label ``cardinality``).
+
+        Long/short adds ``long:<t> + short:<t> <= 1`` for every ticker (label
+        ``one_side:<t>``).
+        """
         cqm = dimod.ConstrainedQuadraticModel()
         cqm.set_objective(self.objective_bqm())
         cqm.add_constraint_from_iterable(
-            [(t, 1.0) for t in self.tickers], "==", rhs=self.k, label="cardinality"
+            [(v, 1.0) for v in self.variables], "==", rhs=self.k, label="cardinality"
         )
+        if self.long_short:
+            for t in self.tickers:
+                cqm.add_constraint_from_iterable(
+                    [(f"long:{t}", 1.0), (f"short:{t}", 1.0)], "<=", rhs=1, label=f"one_side:{t}"
+                )
         return cqm
 
     def describe(self) -> dict:
         """JSON-ready description of the model (for summaries)."""
-        return {
+        out = {
             "k": self.k,
             "xi": self.xi,
             "return_term": self.return_term,
@@ -285,6 +457,13 @@ class PortfolioQubo:
             "num_windows": self.num_windows,
             "penalty_bound": self.penalty_bound(),
         }
+        if self.long_short:
+            out.update(
+                positions=self.positions,
+                num_variables=self.num_variables,
+                exclusion_bound=self.exclusion_bound(),
+            )
+        return out
 
 
 def build_qubo(
@@ -294,6 +473,7 @@ def build_qubo(
     windows: WindowSpec | Mapping | None = None,
     return_term: ReturnTerm = "linear",
     lookback: int | None = None,
+    positions: Positions = "long_only",
 ) -> PortfolioQubo:
     """Build the portfolio QUBO from daily returns.
 
@@ -312,6 +492,8 @@ def build_qubo(
         ``P^(m) = diag(mu^(m))`` or ``mu^(m) mu^(m)^T``.
     lookback : int or None
         Use only the most recent ``lookback`` rows (days for calendar windows).
+    positions : {"long_only", "long_short"}
+        One binary per ticker, or two (``long:<t>``, ``short:<t>``), see the module notes.
 
     Examples
     --------
@@ -326,4 +508,10 @@ def build_qubo(
     spec = WindowSpec.from_any(windows)
     used = apply_lookback(returns, lookback, spec.unit)
     bounds = window_bounds(pd.DatetimeIndex(used.index), spec)
-    return PortfolioQubo(window_moments(used, bounds), k=k, xi=float(xi), return_term=return_term)
+    return PortfolioQubo(
+        window_moments(used, bounds),
+        k=k,
+        xi=float(xi),
+        return_term=return_term,
+        positions=positions,
+    )

@@ -34,6 +34,7 @@ class RunResult:
     metrics: dict[str, float]
     benchmark: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
+    diversification: dict | None = None  # see qubo_portfolio.network.diversification
 
 
 def load_data(cfg: DataConfig) -> PriceData:
@@ -63,6 +64,7 @@ def build_model(returns: pd.DataFrame, cfg: ModelConfig) -> PortfolioQubo:
         windows=window_spec(cfg),
         return_term=cfg.return_term,
         lookback=cfg.lookback,
+        positions=cfg.positions,
     )
 
 
@@ -93,6 +95,8 @@ def run_experiment(cfg: Config) -> RunResult:
         penalty=cfg.model.penalty.value,
         penalty_scale=cfg.model.penalty.scale,
         polish=cfg.solver.polish,
+        exclusion=cfg.model.penalty.exclusion_value,
+        exclusion_scale=cfg.model.penalty.exclusion_scale,
         **cfg.solver.params,
     )
     timings.update(sampleset.info["timing"])
@@ -104,4 +108,10 @@ def run_experiment(cfg: Config) -> RunResult:
     metrics = portfolio_measures(used, decoded.best.weights, rf)
     benchmark = portfolio_measures(used, equal_weights(qubo.tickers), rf)
     timings["metrics_seconds"] = time.perf_counter() - start
-    return RunResult(cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings)
+
+    from .network import diversification
+
+    start = time.perf_counter()
+    spread = diversification(used, decoded.best.tickers)
+    timings["network_seconds"] = time.perf_counter() - start
+    return RunResult(cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings, spread)

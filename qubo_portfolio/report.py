@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from . import __version__
 from .errors import InputError
@@ -96,12 +97,17 @@ def run_summary(result: RunResult) -> dict:
     summary = {
         "tickers": best.tickers,
         "weights": best.weights.to_dict(),
+        "positions": qubo.positions,
+        "legs": best.legs,
         "k": qubo.k,
         "xi": qubo.xi,
         "return_term": qubo.return_term,
         "num_assets": qubo.num_assets,
+        "num_variables": qubo.num_variables,
         "penalty": info.get("penalty"),
         "penalty_bound": info.get("penalty_bound"),
+        "exclusion_penalty": info.get("exclusion_penalty"),
+        "exclusion_penalty_bound": info.get("exclusion_penalty_bound"),
         "solver": info.get("solver"),
         "solver_params": cfg.solver.params,
         "num_reads": len(decoded.samples),
@@ -114,6 +120,7 @@ def run_summary(result: RunResult) -> dict:
         "timings": result.timings,
         "metrics": result.metrics,
         "benchmark": {"name": "equal_weight_all", "metrics": result.benchmark},
+        "diversification": result.diversification,
         "in_sample": {
             "start": result.returns.index[0].date().isoformat(),
             "end": result.returns.index[-1].date().isoformat(),
@@ -150,16 +157,33 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
     write_json(path, run_summary(result))
     written.append(path)
     path = folder / "selection.csv"
-    result.decoded.best.weights.rename("weight").to_csv(path, index_label="ticker")
+    selection_table(result.decoded.best).to_csv(path, index=False)
     written.append(path)
     path = folder / "samples.csv"
     result.decoded.samples.to_csv(path)
     written.append(path)
     if plots:
-        from .plots import plot_cumulative_returns
+        from .network import correlation_network
+        from .plots import plot_cumulative_returns, plot_diversification, plot_network
 
         written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))
+        network = correlation_network(result.returns)
+        written.append(plot_network(result, folder / "network.png", network))
+        path = plot_diversification(result, folder / "diversification.png", network)
+        if path is not None:
+            written.append(path)
     return written
+
+
+def selection_table(best) -> pd.DataFrame:
+    """``ticker, side, weight`` of a selection (``side``: long or short)."""
+    return pd.DataFrame(
+        {
+            "ticker": best.weights.index,
+            "side": best.sides or ["long"] * len(best.weights),
+            "weight": best.weights.to_numpy(),
+        }
+    )
 
 
 def console_table(result: RunResult) -> str:
@@ -167,12 +191,23 @@ def console_table(result: RunResult) -> str:
     best, decoded = result.decoded.best, result.decoded
     info = result.sampleset.info
     lam = info.get("penalty")
+    gamma = info.get("exclusion_penalty")
+    qubo = result.qubo
+    if qubo.long_short:
+        positions = f"  long/short ({qubo.num_variables} legs)"
+        exclusion = f"  exclusion {'-' if gamma is None else f'{gamma:.4g}'}"
+        longs = [t for t, s in zip(best.tickers, best.sides, strict=True) if s == "long"]
+        shorts = [t for t, s in zip(best.tickers, best.sides, strict=True) if s == "short"]
+        selected = f"long  {', '.join(longs) or '-'}  short  {', '.join(shorts) or '-'}"
+    else:
+        positions = exclusion = ""
+        selected = ", ".join(best.tickers)
     lines = [
         f"assets {result.qubo.num_assets}  k {result.qubo.k}  xi {result.qubo.xi:g}  "
         f"windows {result.qubo.num_windows}  in-sample {result.returns.index[0].date()}.."
-        f"{result.returns.index[-1].date()} ({len(result.returns)} days)",
+        f"{result.returns.index[-1].date()} ({len(result.returns)} days){positions}",
         f"solver {info.get('solver')}  reads {len(decoded.samples)}  "
-        f"penalty {'-' if lam is None else f'{lam:.4g}'}  "
+        f"penalty {'-' if lam is None else f'{lam:.4g}'}{exclusion}  "
         f"feasible {decoded.feasible_fraction:.0%}"
         + (
             f" (raw {decoded.feasible_fraction_raw:.0%})"
@@ -181,12 +216,21 @@ def console_table(result: RunResult) -> str:
         )
         + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s",
         f"objective {best.objective:.6e}  energy {best.energy:.6e}",
-        f"selected  {', '.join(best.tickers)}",
+        f"selected  {selected}",
         "",
         f"{'measure':<24}{'selection':>12}{'1/N all':>12}",
     ]
     for name in MEASURES:
         lines.append(f"{name:<24}{result.metrics[name]:>12.4f}{result.benchmark[name]:>12.4f}")
+    spread = result.diversification or {}
+    if spread.get("mean_tree_distance") is not None:
+        lines += [
+            "",
+            f"diversification: mean tree distance {spread['mean_tree_distance']:.4f} on the "
+            f"correlation MST (median of {spread['random_subsets']} random "
+            f"{spread['num_selected']}-subsets {spread['random_median']:.4f}): percentile "
+            f"{spread['percentile']:.0f}",
+        ]
     report = result.data.report
     notes = []
     if report.get("dropped_assets"):

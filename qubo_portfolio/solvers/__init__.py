@@ -13,6 +13,11 @@ exact-bqm  dimod ExactSolver on the penalty BQM (K <= 20)                yes
 ``solve(qubo, "sa", num_reads=20, seed=0)`` runs one; ``polish=True`` repairs every sample
 to K' assets and descends by swaps (:mod:`qubo_portfolio.solvers.polish`), keeping the raw
 figures beside the polished ones.
+
+Long/short models (2K legs, :attr:`PortfolioQubo.variables`) work with every solver: the
+penalty solvers get the exclusion penalty gamma as well, ``swap`` and ``polish`` never hold
+both legs of a stock, ``exact`` enumerates stock subsets times sides. Samplesets are
+labelled by ``qubo.variables``.
 """
 
 from __future__ import annotations
@@ -42,7 +47,13 @@ class SolverSpec:
 
 
 def _run_swap(
-    qubo: PortfolioQubo, *, penalty: float | None, num_reads: int, seed: int | None, **params: Any
+    qubo: PortfolioQubo,
+    *,
+    penalty: float | None,
+    num_reads: int,
+    seed: int | None,
+    exclusion: float | None = None,
+    **params: Any,
 ) -> dimod.SampleSet:
     from .swap import SwapAnnealingSampler
 
@@ -53,7 +64,13 @@ def _run_swap(
             f"(allowed: {', '.join(SWAP_PARAMETERS)})"
         )
     return SwapAnnealingSampler().sample_matrix(
-        qubo.A, k=qubo.k, variables=qubo.tickers, num_reads=num_reads, seed=seed, **params
+        qubo.A,
+        k=qubo.k,
+        variables=qubo.variables,
+        num_reads=num_reads,
+        seed=seed,
+        twin=qubo.twin if qubo.long_short else None,
+        **params,
     )
 
 
@@ -127,14 +144,19 @@ def solve(
     penalty: float | None = None,
     penalty_scale: float = 1.0,
     polish: bool = False,
+    exclusion: float | None = None,
+    exclusion_scale: float = 1.0,
     **params: Any,
 ) -> dimod.SampleSet:
-    """Run solver ``solver`` on ``qubo`` and return its SampleSet, labelled by ticker.
+    """Run solver ``solver`` on ``qubo`` and return its SampleSet, labelled by
+    ``qubo.variables`` (the tickers, or the long/short legs).
 
     ``penalty`` (absolute) or ``penalty_scale`` (times ``qubo.penalty_bound()``) sets the
-    lambda of the penalty BQM for solvers that use one. ``info`` records ``solver``,
-    ``penalty`` (the lambda used, ``None`` for penalty-free solvers), ``params`` and
-    ``timing`` (seconds).
+    lambda of the penalty BQM for solvers that use one; for long/short models ``exclusion``
+    (absolute) or ``exclusion_scale`` (times ``qubo.exclusion_bound()``) sets its gamma.
+    ``info`` records ``solver``, ``penalty`` (the lambda used, ``None`` for penalty-free
+    solvers), ``exclusion_penalty`` (the gamma used, ``None`` for penalty-free solvers and
+    long-only models), ``params`` and ``timing`` (seconds).
 
     Examples
     --------
@@ -152,8 +174,11 @@ def solve(
     if seed is not None and not 0 <= seed < 2**32:
         raise InputError(f"solver.seed = {seed} must be in [0, 2^32)")
     lam = qubo.penalty_weight(penalty, penalty_scale) if spec.uses_penalty else None
+    gamma = qubo.exclusion_weight(exclusion, exclusion_scale) if spec.uses_penalty else None
     start = time.perf_counter()
-    sampleset = spec.run(qubo, penalty=lam, num_reads=num_reads, seed=seed, **params)
+    sampleset = spec.run(
+        qubo, penalty=lam, exclusion=gamma, num_reads=num_reads, seed=seed, **params
+    )
     elapsed = time.perf_counter() - start
     info = dict(sampleset.info)
     if "timing" in info:
@@ -163,13 +188,17 @@ def solve(
         from .polish import polish as polish_samples
 
         start = time.perf_counter()
-        sampleset = polish_samples(sampleset, qubo.A, qubo.tickers, qubo.k)
+        sampleset = polish_samples(
+            sampleset, qubo.A, qubo.variables, qubo.k, qubo.twin if qubo.long_short else None
+        )
         timing["polish_seconds"] = time.perf_counter() - start
         info = {**info, **sampleset.info}
     info.update(
         solver=spec.name,
         penalty=lam,
         penalty_bound=qubo.penalty_bound(),
+        exclusion_penalty=gamma,
+        exclusion_penalty_bound=qubo.exclusion_bound(),
         params=dict(params),
         timing=timing,
         polished=polish,

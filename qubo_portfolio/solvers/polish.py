@@ -12,6 +12,11 @@ objective ``E(x) = x^T A x``, with the fields ``h = A x``,
 and then improved by steepest-descent swaps (``delta(i, j) = 2 (h_j - h_i) + A_ii + A_jj
 - 2 A_ij``, see :func:`qubo_portfolio.solvers.swap.swap_delta`) until no swap lowers ``E`` by
 more than a relative ``1e-12``.
+
+With exclusive pairs (``twin``: the long and short legs of one stock) the repair first drops,
+while some pair is held whole, the leg of such a pair whose removal lowers ``E`` most, only
+adds variables whose twin is not selected, and the descent makes only allowed swaps (see
+:mod:`qubo_portfolio.solvers.swap`): a repaired sample holds no pair.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.solvers.swap import DESCENT_RTOL, _init_state, _steepest_descent
+from qubo_portfolio.solvers.swap import DESCENT_RTOL, _check_twin, _init_state, _steepest_descent
 
 __all__ = ["polish", "repair", "swap_descent"]
 
@@ -31,8 +36,9 @@ _WARM = False
 
 
 @njit(cache=True)
-def _repair_kernel(A, x, h, k):
-    """Greedy repair of ``x`` to exactly ``k`` ones; ``h = A x`` is kept up to date.
+def _repair_kernel(A, x, h, k, twin):
+    """Greedy repair of ``x`` to exactly ``k`` ones and no pair of twins selected together;
+    ``h = A x`` is kept up to date.
 
     Returns ``(dropped, added)``.
     """
@@ -42,6 +48,24 @@ def _repair_kernel(A, x, h, k):
         count += x[m] != 0
     dropped = 0
     added = 0
+    while True:  # pairs held whole: drop the leg whose removal lowers E most
+        best = np.inf
+        ib = -1
+        for i in range(K):
+            t = twin[i]
+            if x[i] != 0 and t >= 0 and x[t] != 0:
+                v = A[i, i] - 2.0 * h[i]
+                if v < best:
+                    best = v
+                    ib = i
+        if ib < 0:
+            break
+        x[ib] = 0
+        row = A[ib]
+        for m in range(K):
+            h[m] -= row[m]
+        count -= 1
+        dropped += 1
     while count > k:
         best = np.inf
         ib = -1
@@ -61,7 +85,8 @@ def _repair_kernel(A, x, h, k):
         best = np.inf
         jb = -1
         for j in range(K):
-            if x[j] == 0:
+            t = twin[j]
+            if x[j] == 0 and (t < 0 or x[t] == 0):
                 v = A[j, j] + 2.0 * h[j]  # E(x + e_j) - E(x)
                 if v < best:
                     best = v
@@ -76,7 +101,7 @@ def _repair_kernel(A, x, h, k):
 
 
 @njit(cache=True)
-def _polish_kernel(A, X, k, do_repair, rtol):
+def _polish_kernel(A, X, k, do_repair, rtol, twin):
     """Repair (if ``do_repair``) and swap-descend every row of ``X`` in place.
 
     Rows that do not have ``k`` ones are left to the repair; without it they are only
@@ -98,11 +123,11 @@ def _polish_kernel(A, X, k, do_repair, rtol):
         for p in range(kk):
             objectives[r, 0] += h[members[p]]
         if do_repair:
-            dropped, added = _repair_kernel(A, x, h, k)
+            dropped, added = _repair_kernel(A, x, h, k, twin)
             counts[r, 0] = dropped
             counts[r, 1] = added
             kk = _init_state(A, x, members, pos, h)
-        counts[r, 2] = _steepest_descent(A, x, members, pos, h, kk, rtol, floor)
+        counts[r, 2] = _steepest_descent(A, x, members, pos, h, kk, rtol, floor, twin)
         _init_state(A, x, members, pos, h)
         for p in range(kk):
             objectives[r, 1] += h[members[p]]
@@ -114,7 +139,9 @@ def _warmup() -> float:
     global _WARM
     t0 = time.perf_counter()
     A = np.array([[1.0, 0.5, 0.0], [0.5, 2.0, 0.1], [0.0, 0.1, 3.0]])
-    _polish_kernel(A, np.array([[1, 1, 0]], dtype=np.int8), 1, True, DESCENT_RTOL)
+    _polish_kernel(
+        A, np.array([[1, 1, 0]], dtype=np.int8), 1, True, DESCENT_RTOL, np.full(3, -1, np.int64)
+    )
     _WARM = True
     return time.perf_counter() - t0
 
@@ -140,12 +167,14 @@ def _check_k(k, K):
     return int(k)
 
 
-def repair(A: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+def repair(A: np.ndarray, x: np.ndarray, k: int, twin: np.ndarray | None = None) -> np.ndarray:
     """Greedy repair of ``x`` to exactly ``k`` ones on the objective ``x^T A x``.
 
     While ``sum x > k`` drop the asset whose removal lowers ``x^T A x`` most
     (``A_ii - 2 (A x)_i`` smallest); while ``sum x < k`` add the asset that raises it least
-    (``A_jj + 2 (A x)_j`` smallest). A feasible ``x`` is returned unchanged.
+    (``A_jj + 2 (A x)_j`` smallest). A feasible ``x`` is returned unchanged. With ``twin``
+    (index of each variable's exclusive partner, -1 for none), pairs held whole are broken
+    first (dropping the better leg) and only variables whose twin is unselected are added.
 
     Parameters
     ----------
@@ -154,7 +183,8 @@ def repair(A: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     x : ndarray of 0/1, shape (K,)
         int8, bool or any integer dtype; not modified.
     k : int
-        Target number of ones, ``0 <= k <= K``.
+        Target number of ones, ``0 <= k <= K`` (with twins, at most singles + pairs).
+    twin : ndarray of int, shape (K,), optional
 
     Returns
     -------
@@ -162,20 +192,23 @@ def repair(A: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     """
     A, x = _prepare(A, x)
     k = _check_k(k, A.shape[0])
+    twin = _check_twin(twin, A.shape[0], k)
     if not _WARM:
         _warmup()
     xx = x.astype(np.int8)
     h = A @ xx.astype(np.float64)
-    _repair_kernel(A, xx, h, k)
+    _repair_kernel(A, xx, h, k, twin)
     return xx.astype(x.dtype)
 
 
-def swap_descent(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+def swap_descent(A: np.ndarray, x: np.ndarray, twin: np.ndarray | None = None) -> np.ndarray:
     """Steepest-descent swaps from ``x`` until no swap lowers ``x^T A x``.
 
     Each step applies the swap (one selected asset out, one unselected in) with the most
     negative ``delta = 2 ((A x)_j - (A x)_i) + A_ii + A_jj - 2 A_ij``; it stops when no delta
     is below ``-1e-12 * max(|x^T A x|, max_i |A_ii|)``. The number of ones is unchanged.
+    With ``twin`` only allowed swaps are made (``j`` comes in only when its twin is not
+    selected or is the leaving ``i``).
 
     Parameters
     ----------
@@ -189,14 +222,21 @@ def swap_descent(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     ndarray, shape (K,), same dtype as ``x``: a swap local minimum.
     """
     A, x = _prepare(A, x)
+    twin = _check_twin(twin, A.shape[0])
     if not _WARM:
         _warmup()
     X = x.astype(np.int8)[None, :].copy()
-    _polish_kernel(A, X, 0, False, DESCENT_RTOL)
+    _polish_kernel(A, X, 0, False, DESCENT_RTOL, twin)
     return X[0].astype(x.dtype)
 
 
-def polish(sampleset: dimod.SampleSet, A: np.ndarray, variables: list, k: int) -> dimod.SampleSet:
+def polish(
+    sampleset: dimod.SampleSet,
+    A: np.ndarray,
+    variables: list,
+    k: int,
+    twin: np.ndarray | None = None,
+) -> dimod.SampleSet:
     """Repair every sample to exactly ``k`` ones and swap-descend it.
 
     Parameters
@@ -210,6 +250,10 @@ def polish(sampleset: dimod.SampleSet, A: np.ndarray, variables: list, k: int) -
         Labels of the rows/columns of ``A``.
     k : int
         Number of ones of every polished sample.
+    twin : ndarray of int, shape (K,), optional
+        Index (in ``variables``) of each variable's exclusive partner, -1 for none: the long
+        and short legs of a stock. Polished samples never hold both; an input sample that
+        does is not feasible (``feasible_raw`` false) and is repaired.
 
     Returns
     -------
@@ -217,7 +261,7 @@ def polish(sampleset: dimod.SampleSet, A: np.ndarray, variables: list, k: int) -
         BINARY, one row per input row (same order, ``num_occurrences`` kept), with
         ``energy`` = ``x^T A x`` of the polished sample and the per-sample vectors
         ``objective_raw`` (``x^T A x`` of the input sample), ``feasible_raw`` (the input had
-        exactly ``k`` ones), ``num_selected_raw``, ``energy_raw`` (the input energy) and
+        exactly ``k`` ones and no pair of twins), ``num_selected_raw``, ``energy_raw`` (the input energy) and
         ``polish_swaps`` (swaps made by the descent); other input vectors are copied.
         ``info`` is a copy of the input ``info`` plus ``info["polish"]``: ``k``,
         ``num_repaired``, ``num_improved`` (samples whose objective went down, repaired ones
@@ -244,6 +288,7 @@ def polish(sampleset: dimod.SampleSet, A: np.ndarray, variables: list, k: int) -
         raise InputError("A has non-finite entries")
     A = np.ascontiguousarray((A + A.T) / 2.0)
     k = _check_k(k, K)
+    twin = _check_twin(twin, K, k)
     if sampleset.vartype is not dimod.BINARY:
         sampleset = sampleset.change_vartype(dimod.BINARY, inplace=False)
     have = sampleset.variables
@@ -259,11 +304,13 @@ def polish(sampleset: dimod.SampleSet, A: np.ndarray, variables: list, k: int) -
 
     t_compile = 0.0 if _WARM else _warmup()
     t0 = time.perf_counter()
-    counts, objectives = _polish_kernel(A, X, k, True, DESCENT_RTOL)
+    paired = np.flatnonzero(twin >= 0)
+    both_raw = ((X[:, paired] != 0) & (X[:, twin[paired]] != 0)).any(axis=1)
+    counts, objectives = _polish_kernel(A, X, k, True, DESCENT_RTOL, twin)
     t_kernel = time.perf_counter() - t0
     objective_raw, objective = objectives[:, 0], objectives[:, 1]
 
-    feasible_raw = num_selected_raw == k
+    feasible_raw = (num_selected_raw == k) & ~both_raw
     vectors = {
         name: record[name]
         for name in record.dtype.names

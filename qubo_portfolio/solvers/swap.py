@@ -12,6 +12,15 @@ partner of a selected asset one O(K) scan, and an accepted swap O(K)
 (``h += A[:, j] - A[:, i]``). The kernels are compiled with numba (``cache=True``); the
 random numbers come from a per-read xoshiro256** generator seeded through
 ``numpy.random.SeedSequence``.
+
+Exclusive pairs (the long and short legs of one stock): with ``twin[v]`` the index of v's
+partner (-1 for none), no state ever holds both. A swap of ``i`` out and ``j`` in is allowed
+unless ``j``'s twin is selected and is not ``i`` (swapping a leg for its own twin flips the
+side of a stock). Random starts pick a valid subset, proposals that are not allowed are
+rejected, best-partner scans and the descents leave such partners out: the entry fields
+``g`` of :func:`_entry_fields` mask the selected variables and their twins, and the twin of
+the leaving variable is checked on its own (:func:`_best_partner`). Without twins every
+kernel makes the same moves and random draws as before they knew of twins.
 """
 
 from __future__ import annotations
@@ -197,15 +206,60 @@ def _row_argmin(g, row):
 
 
 @njit(cache=True)
-def _entry_fields(A, x, h, g):
+def _entry_fields(A, x, h, g, twin):
     """``g_j = 2 h_j + A_jj`` for unselected ``j`` (the part of the swap delta that depends
-    on the entering asset only) and a huge finite value for selected ones."""
+    on the entering asset only) and a huge finite value for selected ones and for those
+    whose twin is selected (they may only come in for their own twin, see
+    :func:`_best_partner`)."""
     for m in range(x.size):
-        g[m] = _BIG if x[m] != 0 else 2.0 * h[m] + A[m, m]
+        t = twin[m]
+        if x[m] != 0 or (t >= 0 and x[t] != 0):
+            g[m] = _BIG
+        else:
+            g[m] = 2.0 * h[m] + A[m, m]
 
 
 @njit(cache=True)
-def _apply_swap_g(A, x, members, pos, h, g, p, q):
+def _twin_value(A, h, i, twin):
+    """``g_t - 2 A_it`` for the twin t of the leaving ``i`` (``_BIG`` when it has none)."""
+    t = twin[i]
+    if t < 0:
+        return _BIG
+    return 2.0 * h[t] + A[t, t] - 2.0 * A[i, t]
+
+
+@njit(cache=True)
+def _best_value(A, h, g, i, twin):
+    """``min_j (g_j - 2 A_ij)`` over the allowed partners of ``i`` (vectorized scan)."""
+    v = _row_min(g, A[i])
+    if twin[i] >= 0:
+        vt = _twin_value(A, h, i, twin)
+        if vt < v:
+            v = vt
+    return v
+
+
+@njit(cache=True)
+def _best_partner(A, h, g, i, twin):
+    """``argmin_j (g_j - 2 A_ij)`` over the allowed partners of ``i`` and the minimum."""
+    j, v = _row_argmin(g, A[i])
+    if twin[i] >= 0:
+        vt = _twin_value(A, h, i, twin)
+        if vt < v:
+            j = twin[i]
+            v = vt
+    return j, v
+
+
+@njit(cache=True)
+def _allowed(x, twin, i, j):
+    """Whether ``j`` may come in for ``i``: its twin is not selected, or is ``i``."""
+    t = twin[j]
+    return t < 0 or t == i or x[t] == 0
+
+
+@njit(cache=True)
+def _apply_swap_g(A, x, members, pos, h, g, p, q, twin):
     """:func:`_apply_swap` that also keeps the entry fields ``g`` of
     :func:`_entry_fields` up to date (masked entries stay huge: ``1e300 + O(1) == 1e300``).
     """
@@ -218,7 +272,16 @@ def _apply_swap_g(A, x, members, pos, h, g, p, q):
         h[m] += d
         g[m] += 2.0 * d
     g[j] = _BIG
-    g[i] = 2.0 * h[i] + A[i, i]
+    ti = twin[i]
+    tj = twin[j]
+    if tj >= 0:  # j's twin may no longer come in (when it is i, i stays masked below)
+        g[tj] = _BIG
+    if tj == i:
+        g[i] = _BIG
+    else:
+        g[i] = 2.0 * h[i] + A[i, i]
+        if ti >= 0:  # i's twin is free to come in again
+            g[ti] = 2.0 * h[ti] + A[ti, ti]
     x[i] = 0
     x[j] = 1
     members[p] = j
@@ -228,14 +291,15 @@ def _apply_swap_g(A, x, members, pos, h, g, p, q):
 
 
 @njit(cache=True)
-def _steepest_descent(A, x, members, pos, h, k, rtol, floor):
+def _steepest_descent(A, x, members, pos, h, k, rtol, floor, twin):
     """Apply the best improving swap until none improves by more than the tolerance.
 
     The delta of swapping ``i`` out and ``j`` in splits as
     ``(A_ii - 2 h_i) + (2 h_j + A_jj) - 2 A_ij``, so the best partner of each selected ``i``
     is one vectorized scan of row ``A[i]``. A swap improves when
     ``delta < -rtol * max(|E(x)|, floor)``. Returns the number of swaps made.
-    ``members``/``pos``/``h`` must describe ``x`` (see :func:`_init_state`).
+    ``members``/``pos``/``h`` must describe ``x`` (see :func:`_init_state`). Only allowed
+    swaps are made (``twin``, see the module notes).
     """
     K = x.size
     g = np.empty(K)
@@ -245,19 +309,19 @@ def _steepest_descent(A, x, members, pos, h, k, rtol, floor):
         for p in range(k):
             energy += h[members[p]]
         tol = rtol * max(abs(energy), floor)
-        _entry_fields(A, x, h, g)
+        _entry_fields(A, x, h, g, twin)
         best = -tol
         bp = -1
         for p in range(k):
             i = members[p]
-            v = A[i, i] - 2.0 * h[i] + _row_min(g, A[i])
+            v = A[i, i] - 2.0 * h[i] + _best_value(A, h, g, i, twin)
             if v < best:
                 best = v
                 bp = p
         if bp < 0:
             return n_moves
         i = members[bp]
-        j, v = _row_argmin(g, A[i])
+        j, v = _best_partner(A, h, g, i, twin)
         if A[i, i] - 2.0 * h[i] + v >= -tol:  # rounding of the vectorized scan: stop
             return n_moves
         _apply_swap(A, x, members, pos, h, bp, pos[j])
@@ -265,7 +329,7 @@ def _steepest_descent(A, x, members, pos, h, k, rtol, floor):
 
 
 @njit(cache=True)
-def _first_descent(A, x, members, pos, h, k, rtol, floor):
+def _first_descent(A, x, members, pos, h, k, rtol, floor, twin):
     """Cycle over the selected assets; swap each for its best partner while that improves.
 
     Stops after a full cycle of ``k`` selected assets without an improving swap, which is
@@ -278,7 +342,7 @@ def _first_descent(A, x, members, pos, h, k, rtol, floor):
     energy = 0.0
     for p in range(k):
         energy += h[members[p]]
-    _entry_fields(A, x, h, g)
+    _entry_fields(A, x, h, g, twin)
     p = 0
     idle = 0
     while idle < k:
@@ -286,10 +350,10 @@ def _first_descent(A, x, members, pos, h, k, rtol, floor):
         tol = rtol * max(abs(energy), floor)
         ci = A[i, i] - 2.0 * h[i]
         moved = False
-        if ci + _row_min(g, A[i]) < -tol:
-            j, v = _row_argmin(g, A[i])
+        if ci + _best_value(A, h, g, i, twin) < -tol:
+            j, v = _best_partner(A, h, g, i, twin)
             if ci + v < -tol:
-                _apply_swap_g(A, x, members, pos, h, g, p, pos[j])
+                _apply_swap_g(A, x, members, pos, h, g, p, pos[j], twin)
                 energy += ci + v
                 n_moves += 1
                 moved = True
@@ -299,19 +363,31 @@ def _first_descent(A, x, members, pos, h, k, rtol, floor):
 
 
 @njit(cache=True)
-def _random_subset(x, members, k, rng):
-    """Set ``x`` to a uniformly random k-subset (partial Fisher-Yates on ``members``)."""
+def _random_subset(x, members, k, rng, twin):
+    """Set ``x`` to a uniformly random valid k-subset (partial Fisher-Yates on ``members``).
+
+    Variables are drawn in random order and taken unless their twin was taken already:
+    with twin pairs that is k uniformly random stocks, each on a uniformly random side,
+    i.e. uniform over the valid subsets. Without twins it is the plain partial shuffle.
+    ``k`` must not exceed the number of variables without twins plus the number of pairs.
+    """
     K = x.size
     for p in range(K):
         members[p] = p
-    for p in range(k):
+    x[:] = 0
+    c = 0
+    p = 0
+    while c < k:
         r = p + _rand_below(rng, K - p)
         t = members[p]
         members[p] = members[r]
         members[r] = t
-    x[:] = 0
-    for p in range(k):
-        x[members[p]] = 1
+        v = members[p]
+        tv = twin[v]
+        if tv < 0 or x[tv] == 0:
+            x[v] = 1
+            c += 1
+        p += 1
 
 
 @njit(cache=True)
@@ -328,6 +404,7 @@ def _anneal_kernel(
     rtol,
     trace_move,
     trace_h,
+    twin,
 ):
     """Swap-anneal every read, then swap-descend its best state to a local minimum.
 
@@ -351,7 +428,10 @@ def _anneal_kernel(
     trace_move : (T, 5) float64 and trace_h : (T, K) float64. Debug trace of the first T
         proposals of read 0: ``(i, j, delta, accepted, energy)`` and ``h`` after the
         proposal (``energy`` is the incrementally tracked ``x^T A x``). Pass arrays with
-        T = 0 to switch tracing off.
+        T = 0 to switch tracing off. A random proposal that is not allowed (see ``twin``)
+        is traced with ``delta = nan`` and rejected.
+    twin : (K,) int64, each variable's exclusive partner, -1 for none (module notes);
+        given initial states must be valid.
 
     Returns
     -------
@@ -377,12 +457,12 @@ def _anneal_kernel(
         rng = rng_states[r]
         x = states[r]
         if random_init[r]:
-            _random_subset(x, members, k, rng)
+            _random_subset(x, members, k, rng, twin)
         _init_state(A, x, members, pos, h)
         if betas.size > 0:
             if proposal == 1:
-                _first_descent(A, x, members, pos, h, k, rtol, floor)
-                _entry_fields(A, x, h, g)
+                _first_descent(A, x, members, pos, h, k, rtol, floor, twin)
+                _entry_fields(A, x, h, g, twin)
             energy = 0.0
             for p in range(k):
                 energy += h[members[p]]
@@ -394,25 +474,27 @@ def _anneal_kernel(
                 for _ in range(proposals_per_sweep):
                     p = _rand_below(rng, k)
                     i = members[p]
+                    allowed = True
                     if proposal == 0:
                         q = k + _rand_below(rng, nu)
                         j = members[q]
-                        delta = swap_delta(A, h, i, j)
+                        allowed = _allowed(x, twin, i, j)
+                        delta = swap_delta(A, h, i, j) if allowed else math.nan
                     else:
-                        delta = A[i, i] - 2.0 * h[i] + _row_min(g, A[i])
+                        delta = A[i, i] - 2.0 * h[i] + _best_value(A, h, g, i, twin)
                         j = -1
                         q = -1
-                    accept = delta <= 0.0
-                    if not accept:
+                    accept = allowed and delta <= 0.0
+                    if allowed and not accept:
                         bd = beta * delta
                         accept = bd < 40.0 and _rand_unit(rng) < math.exp(-bd)
                     if accept:
                         if proposal == 1:
-                            j, v = _row_argmin(g, A[i])
+                            j, v = _best_partner(A, h, g, i, twin)
                             q = pos[j]
                             delta = A[i, i] - 2.0 * h[i] + v
                         if proposal == 1:
-                            _apply_swap_g(A, x, members, pos, h, g, p, q)
+                            _apply_swap_g(A, x, members, pos, h, g, p, q, twin)
                         else:
                             _apply_swap(A, x, members, pos, h, p, q)
                         energy += delta
@@ -431,32 +513,48 @@ def _anneal_kernel(
         # fresh fields (no drift) before the final descent
         _init_state(A, x, members, pos, h)
         if descent == 0:
-            descent_moves[r] = _steepest_descent(A, x, members, pos, h, k, rtol, floor)
+            descent_moves[r] = _steepest_descent(A, x, members, pos, h, k, rtol, floor, twin)
         else:
-            descent_moves[r] = _first_descent(A, x, members, pos, h, k, rtol, floor)
+            descent_moves[r] = _first_descent(A, x, members, pos, h, k, rtol, floor, twin)
     return descent_moves
 
 
 @njit(cache=True)
-def _sample_swap_deltas(A, k, n_states, n_per_state, rng):
+def _sample_swap_deltas(A, k, n_states, n_per_state, rng, twin):
     """Deltas of ``n_per_state`` random swaps from each of ``n_states`` random k-subsets.
 
     The fields are computed per swap in O(k) (no full ``A x``), so the cost is
-    ``O(n_states * n_per_state * k)``.
+    ``O(n_states * n_per_state * k)``. With twins the subsets are valid (a variable whose
+    twin is taken is set aside) and swaps that are not allowed are drawn again; without
+    twins the draws are the plain partial shuffles.
     """
     K = A.shape[0]
     members = np.arange(K)
+    taken = np.zeros(K, dtype=np.int8)
     out = np.empty(n_states * n_per_state)
     c = 0
     for _ in range(n_states):
-        for p in range(k):
-            r = p + _rand_below(rng, K - p)
-            tmp = members[p]
-            members[p] = members[r]
-            members[r] = tmp
+        taken[:] = 0
+        lo = 0
+        hi = K
+        while lo < k:
+            r = lo + _rand_below(rng, hi - lo)
+            v = members[r]
+            tv = twin[v]
+            if tv < 0 or taken[tv] == 0:
+                members[r] = members[lo]
+                members[lo] = v
+                taken[v] = 1
+                lo += 1
+            else:  # set aside: members[k:] still holds every unselected variable
+                members[r] = members[hi - 1]
+                members[hi - 1] = v
+                hi -= 1
         for _ in range(n_per_state):
             i = members[_rand_below(rng, k)]
             j = members[k + _rand_below(rng, K - k)]
+            while twin[j] >= 0 and twin[j] != i and taken[twin[j]] != 0:
+                j = members[k + _rand_below(rng, K - k)]
             hi = 0.0
             hj = 0.0
             for m in range(k):
@@ -517,6 +615,7 @@ def calibrate_beta_range(
     num_states: int = 64,
     swaps_per_state: int = 64,
     seed: int = _CALIBRATION_SEED,
+    twin: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Inverse-temperature range ``(beta_hot, beta_cold)`` from the spread of swap deltas.
 
@@ -530,6 +629,8 @@ def calibrate_beta_range(
     the hot end, the 1% quantile accepted 1% of the time at the cold end. A hotter start (the
     median accepted half of the time) only randomizes a state that is random already.
 
+    With ``twin`` (exclusive pairs, see the module notes) the states and swaps are valid ones.
+
     Returns
     -------
     (float, float)
@@ -538,7 +639,10 @@ def calibrate_beta_range(
     """
     A = np.ascontiguousarray(A, dtype=np.float64)
     rng = _rng_states(seed, 1)[0]
-    deltas = np.abs(_sample_swap_deltas(A, int(k), int(num_states), int(swaps_per_state), rng))
+    twin = _check_twin(twin, A.shape[0], int(k))
+    deltas = np.abs(
+        _sample_swap_deltas(A, int(k), int(num_states), int(swaps_per_state), rng, twin)
+    )
     scale = float(np.max(np.abs(A))) if A.size else 0.0
     deltas = deltas[deltas > 1e-12 * scale]
     if deltas.size == 0:
@@ -605,6 +709,32 @@ def _rng_states(seed, num_reads):
     return states
 
 
+def _check_twin(twin, K, k=None):
+    """``twin`` as a (K,) int64 array (-1s when None), checked to pair variables up.
+
+    With ``k``, also checks that a valid k-subset exists (k <= singles + pairs).
+    """
+    if twin is None:
+        return np.full(K, -1, dtype=np.int64)
+    t = np.asarray(twin)
+    if t.shape != (K,) or not np.issubdtype(t.dtype, np.integer):
+        raise InputError(f"twin must be an integer array of length {K}, got shape {t.shape}")
+    t = np.ascontiguousarray(t, dtype=np.int64)
+    paired = np.flatnonzero(t >= 0)
+    if (t < -1).any() or (t >= K).any():
+        raise InputError(f"twin entries must be -1 or a variable index in 0..{K - 1}")
+    if (t[paired] == paired).any() or (t[t[paired]] != paired).any():
+        raise InputError("twin must pair variables up: twin[twin[v]] == v != twin[v]")
+    if k is not None:
+        groups = K - len(paired) // 2
+        if k > groups:
+            raise InputError(
+                f"k = {k} exceeds the {groups} variables that can be held together "
+                "(a variable and its twin exclude each other)"
+            )
+    return t
+
+
 def _check_int(name, value, low):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -635,8 +765,9 @@ def warmup() -> float:
                 DESCENT_RTOL,
                 np.empty((0, 5)),
                 np.empty((0, 3)),
+                np.full(3, -1, dtype=np.int64),
             )
-    _sample_swap_deltas(A, 1, 2, 2, _rng_states(0, 1)[0])
+    _sample_swap_deltas(A, 1, 2, 2, _rng_states(0, 1)[0], np.full(3, -1, dtype=np.int64))
     _WARM = True
     return time.perf_counter() - t0
 
@@ -686,6 +817,11 @@ class SwapAnnealingSampler(dimod.Sampler):
     input; a penalty BQM gives the same samples in exact arithmetic (its penalty is constant
     on k-subsets) but loses precision. Energies are ``bqm.energies`` of the samples.
 
+    ``exclusive_pairs`` (pairs of variables never both selected, such as the long and short
+    legs of a stock) are respected by every state: random starts, proposals and the final
+    descent (see the module notes); every sample is then a swap local minimum among the
+    allowed swaps.
+
     Examples
     --------
     >>> import dimod
@@ -720,6 +856,7 @@ class SwapAnnealingSampler(dimod.Sampler):
             "descent": ["descent_options"],
             "seed": [],
             "initial_states": [],
+            "exclusive_pairs": [],
         }
         self.properties = {
             "beta_schedule_options": ("geometric", "linear"),
@@ -741,6 +878,7 @@ class SwapAnnealingSampler(dimod.Sampler):
         descent: str = "steepest",
         seed: int | None = None,
         initial_states=None,
+        exclusive_pairs=None,
         **kwargs,
     ) -> dimod.SampleSet:
         """Sample low-energy k-subsets.
@@ -776,7 +914,10 @@ class SwapAnnealingSampler(dimod.Sampler):
             same whatever ``num_reads`` is.
         initial_states : array-like (n, K), SampleSet or list of dicts, optional
             Starting k-subsets (arrays in ``bqm.variables`` order); each must have exactly
-            ``k`` ones.
+            ``k`` ones (and hold no exclusive pair).
+        exclusive_pairs : iterable of (u, v) variable pairs, optional
+            Variables that are never selected together (each variable in one pair at most),
+            e.g. ``[("long:AAPL", "short:AAPL"), ...]``.
 
         Returns
         -------
@@ -792,12 +933,24 @@ class SwapAnnealingSampler(dimod.Sampler):
         Raises
         ------
         InputError
-            (a ``ValueError``) Bad ``k``, ``num_reads``, ``num_sweeps``, option or initial state.
+            (a ``ValueError``) Bad ``k``, ``num_reads``, ``num_sweeps``, option, initial state
+            or pairs.
         """
         self.remove_unknown_kwargs(**kwargs)  # warns about, and ignores, unknown keywords
         if bqm.vartype is not dimod.BINARY:
             bqm = bqm.change_vartype(dimod.BINARY, inplace=False)
         variables = list(bqm.variables)
+        twin = None
+        if exclusive_pairs is not None:
+            index = {v: c for c, v in enumerate(variables)}
+            twin = np.full(len(variables), -1, dtype=np.int64)
+            for pair in exclusive_pairs:
+                u, v = pair
+                if u not in index or v not in index or u == v:
+                    raise InputError(f"exclusive pair {pair!r}: two distinct bqm variables")
+                if twin[index[u]] >= 0 or twin[index[v]] >= 0:
+                    raise InputError(f"exclusive pair {pair!r}: a variable is in two pairs")
+                twin[index[u]], twin[index[v]] = index[v], index[u]
         sampleset = self.sample_matrix(
             dense_matrix(bqm, variables),
             k=k,
@@ -811,6 +964,7 @@ class SwapAnnealingSampler(dimod.Sampler):
             descent=descent,
             seed=seed,
             initial_states=initial_states,
+            twin=twin,
         )
         sampleset.record.energy[:] = bqm.energies(sampleset)
         return sampleset
@@ -830,11 +984,14 @@ class SwapAnnealingSampler(dimod.Sampler):
         descent: str = "steepest",
         seed: int | None = None,
         initial_states=None,
+        twin: np.ndarray | None = None,
     ) -> dimod.SampleSet:
         """:meth:`sample` on a dense symmetric matrix ``A``: energies ``x^T A x``.
 
         The fast path for callers that hold ``A`` already (no BQM round trip); ``variables``
-        labels its rows (default ``0..K-1``). Other parameters as in :meth:`sample`.
+        labels its rows (default ``0..K-1``). ``twin[v]`` is the index of the variable that
+        excludes v (-1 for none; ``None``: no exclusions), e.g. the other leg of a stock in a
+        long/short model. Other parameters as in :meth:`sample`.
         """
         t_start = time.perf_counter()
         A = np.ascontiguousarray(A, dtype=np.float64)
@@ -849,6 +1006,7 @@ class SwapAnnealingSampler(dimod.Sampler):
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= K - 1:
             raise InputError(f"k must be an integer with 1 <= k <= K - 1 = {K - 1}, got {k!r}")
         k = int(k)
+        twin = _check_twin(twin, K, k)
         for name, value, options in (
             ("proposal_type", proposal_type, self.properties["proposal_type_options"]),
             ("beta_schedule_type", beta_schedule_type, self.properties["beta_schedule_options"]),
@@ -870,6 +1028,14 @@ class SwapAnnealingSampler(dimod.Sampler):
                     f"every initial state must have exactly k={k} ones; "
                     f"state {bad[0]} has {counts[bad[0]]}"
                 )
+            paired = np.flatnonzero(twin >= 0)
+            both = (init[:, paired] != 0) & (init[:, twin[paired]] != 0)
+            if both.any():
+                bad = int(np.flatnonzero(both.any(axis=1))[0])
+                raise InputError(
+                    f"initial state {bad} selects a variable and its twin "
+                    f"({variables[paired[both[bad]][0]]!r})"
+                )
         else:
             init = np.zeros((0, K), dtype=np.int8)
         if num_reads is None:
@@ -887,7 +1053,7 @@ class SwapAnnealingSampler(dimod.Sampler):
             raise InputError("the matrix has non-finite entries")
         t0 = time.perf_counter()
         if beta_range is None:
-            beta_range = calibrate_beta_range(A, k)
+            beta_range = calibrate_beta_range(A, k, twin=twin)
         t_calib = time.perf_counter() - t0
         betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
 
@@ -912,6 +1078,7 @@ class SwapAnnealingSampler(dimod.Sampler):
             DESCENT_RTOL,
             np.empty((0, 5)),
             np.empty((0, K)),
+            twin,
         )
         t_sample = time.perf_counter() - t0
 
@@ -943,7 +1110,9 @@ class SwapAnnealingSampler(dimod.Sampler):
         )
 
 
-def _trace_anneal(A, x0, seed, betas, proposals_per_sweep, num_trace, proposal_type="random"):
+def _trace_anneal(
+    A, x0, seed, betas, proposals_per_sweep, num_trace, proposal_type="random", twin=None
+):
     """Run one read from ``x0`` with the debug trace on (for tests).
 
     Returns ``(x_final, trace_move, trace_h)``: per proposal ``(i, j, delta, accepted,
@@ -966,5 +1135,6 @@ def _trace_anneal(A, x0, seed, betas, proposals_per_sweep, num_trace, proposal_t
         DESCENT_RTOL,
         trace_move,
         trace_h,
+        _check_twin(twin, A.shape[0]),
     )
     return states[0], trace_move, trace_h
