@@ -42,7 +42,7 @@ import pandas as pd
 from .errors import InputError
 from .executors import run_tasks
 from .metrics import TRADING_DAYS, portfolio_measures
-from .returns import WindowSpec, apply_lookback, simple_returns
+from .returns import WindowSpec, apply_lookback, simple_returns, window_bounds
 from .selector import SelectorSpec, select_assets
 
 if TYPE_CHECKING:
@@ -56,6 +56,10 @@ RANDOM_QUANTILES = (0.05, 0.5, 0.95)
 """Pointwise quantiles of the random-subset wealth written to ``equity.csv``."""
 
 Progress = Callable[[int, int], None]
+LONG_ONLY_MESSAGE = (
+    "backtest supports model.positions: long_only only (long/short buy-and-hold is not "
+    "implemented; set model.positions: long_only)"
+)
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -226,6 +230,15 @@ def simulate(
 # --------------------------------------------------------------------------- decisions
 
 
+def _lookback_hint(exc: InputError, selector: SelectorSpec) -> str:
+    """``exc``'s text with ``model.lookback`` named ``backtest.lookback``: the backtest cuts
+    each decision's returns with ``backtest.lookback`` (``model.lookback`` is not used)."""
+    text = str(exc)
+    if selector.lookback is not None:  # a spec with its own lookback: the text is right
+        return text
+    return text.replace("model.lookback", "backtest.lookback")
+
+
 def _decide(task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec) -> dict[str, Any]:
     """One rebalance date (runs in a worker): the selection and what it cost."""
     date, window = task
@@ -349,7 +362,12 @@ def run_backtest(
     returns = simple_returns(assets)
     tasks = []
     for date in dates:
-        window = lookback_slice(returns, date, lookback, unit)
+        try:  # the slice, and the model's windows inside it, before anything is shipped
+            window = lookback_slice(returns, date, lookback, unit)
+            used = apply_lookback(window, selector.lookback, selector.windows.unit)
+            window_bounds(pd.DatetimeIndex(used.index), selector.windows)
+        except InputError as exc:
+            raise InputError(f"rebalance {date.date()}: {_lookback_hint(exc, selector)}") from None
         if window.shape[1] <= selector.k:
             raise InputError(
                 f"rebalance {date.date()}: only {window.shape[1]} assets have complete returns "
@@ -598,9 +616,12 @@ def selector_spec(cfg: Config) -> SelectorSpec:
     """The :class:`SelectorSpec` of a config's ``model`` and ``solver`` sections.
 
     ``model.lookback`` is not used: the backtest's own ``backtest.lookback`` cuts the
-    returns each decision sees.
+    returns each decision sees. ``model.positions: long_short`` is refused: the backtest buys
+    and holds long-only equal-weight portfolios.
     """
     model, solver = cfg.model, cfg.solver
+    if model.positions != "long_only":
+        raise InputError(LONG_ONLY_MESSAGE)
     return SelectorSpec(
         k=model.k,
         xi=model.xi,
@@ -632,13 +653,14 @@ def backtest_config(
     from .solvers import get_solver
 
     get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
+    selector = selector_spec(cfg)  # and so does model.positions: long_short
     bt = cfg.backtest or BacktestConfig()
     clock = time.perf_counter()
     data = data if data is not None else load_data(cfg.data)
     load_seconds = time.perf_counter() - clock
     result = run_backtest(
         data.prices,
-        selector_spec(cfg),
+        selector,
         lookback=bt.lookback,
         rebalance=bt.rebalance,
         unit=bt.unit,

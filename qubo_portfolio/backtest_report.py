@@ -76,12 +76,25 @@ def _windows_text(settings: dict[str, Any]) -> str:
     return f"windows {w['length'] or 'all'}{spacing} {unit}"
 
 
+def _uses_penalty(name: str) -> bool:
+    """Whether solver ``name`` solves the penalty BQM (True for an unknown name)."""
+    from .errors import InputError
+    from .solvers import get_solver
+
+    try:
+        return get_solver(name).uses_penalty
+    except InputError:
+        return True
+
+
 def backtest_table(result: BacktestResult) -> str:
     """A plain-text report of one backtest for the terminal."""
     s = result.settings
     unit = s["unit"].replace("_", " ")
     solver = f"solver {s['solver']}  reads {s['num_reads']}"
-    if s["penalty"] is not None:
+    if not _uses_penalty(s["solver"]):  # swap, exact: no penalty, as `run` prints it
+        solver += "  penalty -"
+    elif s["penalty"] is not None:
         solver += f"  penalty {s['penalty']:g}"
     else:
         solver += f"  penalty scale {s['penalty_scale']:g}"

@@ -21,16 +21,25 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Pick an equal-weight portfolio of K' stocks out of K by solving a QUBO.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
-ConfigArg = Annotated[Path, typer.Argument(help="experiment config (YAML)", show_default=False)]
+ConfigArg = Annotated[
+    Path, typer.Argument(help="experiment config (YAML)", show_default=False, metavar="CONFIG")
+]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="result folder (default results/<config-stem>-<timestamp>)"),
+    typer.Option(
+        "--out", help="result folder (default results/<config-stem>-<timestamp>)", metavar="DIR"
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="override a config key, e.g. --set model.xi=0.2 (repeatable)"),
+    typer.Option(
+        "--set",
+        help="override a config key, e.g. --set model.xi=0.2 (repeatable)",
+        metavar="KEY=VALUE",
+    ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing result folder")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks")]
@@ -104,13 +113,17 @@ def frontier(
 def export(
     config: ConfigArg,
     out: Annotated[
-        Path, typer.Option("--out", help="file to write (refused if it exists, unless --force)")
+        Path,
+        typer.Option(
+            "--out", help="file to write (refused if it exists, unless --force)", metavar="FILE"
+        ),
     ],
     format_: Annotated[
         str | None,
         typer.Option(
             "--format",
-            help="bqm | cqm | lp | qubo-json (default: from the suffix .bqm .cqm .lp .json)",
+            help="bqm | cqm | lp | qubo-json (default: from the suffix .bqm .cqm .lp .json; "
+            "a suffix naming another format is refused)",
         ),
     ] = None,
     set_: SetOpt = None,
@@ -120,14 +133,13 @@ def export(
     """Write the config's model to a file for other samplers (penalty BQM, CQM, LP, JSON)."""
     with user_errors(debug):
         from .config import load_config
-        from .export import export_model, format_of
+        from .export import check_target, export_model, format_of
         from .pipeline import build_model, load_data
         from .returns import simple_returns
 
         cfg = load_config(config, set_)
+        check_target(out, force, format_)  # a folder, or an existing file without --force
         fmt = format_of(out, format_)
-        if out.is_dir() or (out.exists() and not force):
-            raise InputError(f"--out {out} exists (choose another --out, or --force to replace it)")
         qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
         penalty = cfg.model.penalty
         info = export_model(
@@ -191,14 +203,24 @@ def bench(
     synthetic: Annotated[
         int | None, typer.Option(help="a synthetic market of this many assets (instead)")
     ] = None,
-    days: Annotated[int, typer.Option(help="synthetic: price rows")] = 127,
-    data_seed: Annotated[int, typer.Option(help="synthetic: market seed")] = 1,
-    max_gap: Annotated[int, typer.Option(help="--prices: fill gaps up to this many rows")] = 0,
+    days: Annotated[int | None, typer.Option(help="synthetic: price rows [default: 127]")] = None,
+    data_seed: Annotated[
+        int | None, typer.Option(help="synthetic: market seed [default: 1]")
+    ] = None,
+    max_gap: Annotated[
+        int | None, typer.Option(help="--prices: fill gaps up to this many rows [default: 0]")
+    ] = None,
     k: Annotated[int | None, typer.Option(help="K' (default: the config's, else 30)")] = None,
     xi: Annotated[float | None, typer.Option(help="xi (default: the config's, else 0.05)")] = None,
-    lookback: Annotated[int, typer.Option(help="last N return rows (no config)")] = 126,
-    window_length: Annotated[int, typer.Option(help="window rows (no config)")] = 21,
-    window_step: Annotated[int, typer.Option(help="window step (no config)")] = 10,
+    lookback: Annotated[
+        int | None, typer.Option(help="last N return rows (no config) [default: 126]")
+    ] = None,
+    window_length: Annotated[
+        int | None, typer.Option(help="window rows (no config) [default: 21]")
+    ] = None,
+    window_step: Annotated[
+        int | None, typer.Option(help="window step (no config) [default: 10]")
+    ] = None,
     solver: Annotated[
         list[str] | None,
         typer.Option(help="NAME[+polish][:key=value,...], repeatable (default: a standard set)"),
@@ -227,7 +249,21 @@ def bench(
         sources = sum(x is not None for x in (config, prices, synthetic))
         if sources != 1:
             raise InputError("bench needs exactly one of CONFIG, --prices CSV or --synthetic N")
+        instance_options = {
+            "--days": days,
+            "--data-seed": data_seed,
+            "--max-gap": max_gap,
+            "--lookback": lookback,
+            "--window-length": window_length,
+            "--window-step": window_step,
+        }
         if config is not None:
+            given = [name for name, value in instance_options.items() if value is not None]
+            if given:
+                raise InputError(
+                    f"{', '.join(given)}: only without a CONFIG (with a config, use "
+                    "--set model.lookback=... or --set model.windows.length=...)"
+                )
             cfg = load_config(config, set_)
             if k is not None or xi is not None:
                 model = cfg.model.model_copy(
@@ -236,19 +272,30 @@ def bench(
                 cfg = cfg.model_copy(update={"model": model})
             stem = Path(config).stem
         else:
+            if set_:
+                raise InputError("--set needs a CONFIG (with --prices or --synthetic use options)")
+            if prices is not None and not Path(prices).is_file():
+                raise InputError(f"price file not found: {prices} (check --prices)")
             data = (
-                {"source": "csv", "path": str(prices), "max_gap": max_gap}
+                {"source": "csv", "path": str(prices), "max_gap": 0 if max_gap is None else max_gap}
                 if prices is not None
                 else {
                     "source": "synthetic",
-                    "synthetic": {"assets": synthetic, "days": days, "seed": data_seed},
+                    "synthetic": {
+                        "assets": synthetic,
+                        "days": 127 if days is None else days,
+                        "seed": 1 if data_seed is None else data_seed,
+                    },
                 }
             )
             model = {
                 "k": 30 if k is None else k,
                 "xi": 0.05 if xi is None else xi,
-                "lookback": lookback,
-                "windows": {"length": window_length, "step": window_step},
+                "lookback": 126 if lookback is None else lookback,
+                "windows": {
+                    "length": 21 if window_length is None else window_length,
+                    "step": 10 if window_step is None else window_step,
+                },
             }
             cfg = validate_config({"data": data, "model": model}, "bench options")
             stem = (

@@ -51,7 +51,14 @@ class DataConfig(_Strict):
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
         # YAML reads an unquoted 2020-01-31 as a date
-        return value.isoformat() if isinstance(value, dt.date) else value
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                dt.date.fromisoformat(value[:10]) if value[:4].isdigit() else None
+            except ValueError:
+                raise ValueError(f"{value!r} is not a calendar date (use YYYY-MM-DD)") from None
+        return value
 
     @model_validator(mode="after")
     def _source_options(self) -> DataConfig:
@@ -172,6 +179,20 @@ class BacktestConfig(_Strict):
             raise ValueError(f"{value} must be >= 1 (days between rebalance dates)")
         return value
 
+    @field_validator("rebalance", mode="wrap")
+    @classmethod
+    def _one_line(cls, value: Any, handler: Any) -> Any:
+        # int | Literal fails twice (".int", ".literal[...]"): say once what is accepted
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if any(e["type"] == "value_error" for e in exc.errors()):
+                raise  # _positive's own message
+            raise ValueError(
+                f"{value!r} is not a rebalance schedule (use a whole number of rows/days, "
+                "or weekly, monthly or quarterly)"
+            ) from None
+
 
 class SweepConfig(_Strict):
     """The ``sweep`` command: every combination of the ``grid`` values, once per seed.
@@ -242,6 +263,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
         value = raw
+    except ValueError as exc:  # YAML's own date parsing: 2022-13-01
+        raise InputError(f"--set {text}: {exc} (dates are YYYY-MM-DD)") from exc
     return key.strip(), value
 
 
@@ -280,6 +303,8 @@ def read_yaml(path: str | Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"{path}: not valid YAML{where} (fix the syntax)") from exc
+    except ValueError as exc:  # YAML's own date parsing: 2022-02-30
+        raise InputError(f"{path}: {exc} (dates are YYYY-MM-DD)") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the file ({exc.__class__.__name__})") from exc
     return raw if raw is not None else {}

@@ -159,7 +159,8 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
             )
         raise InputError(
             f"no feasible sample: none of {len(table)} reads selects exactly k = {qubo.k} assets "
-            "(raise model.penalty.scale or solver.num_reads, or set solver.polish: true)"
+            "(raise model.penalty.scale or model.penalty.value, or solver.num_reads, "
+            "or set solver.polish: true)"
         )
     masked = np.where(feasible, objective, np.inf)
     best = int(np.argmin(masked))

@@ -51,9 +51,14 @@ _LP_BAD_FIRST = set("eE." + string.digits)
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
-    """``fmt`` checked, or the format its suffix names (``.bqm``, ``.cqm``, ``.lp``, ``.json``)."""
+    """``fmt`` checked, or the format its suffix names (``.bqm``, ``.cqm``, ``.lp``, ``.json``).
+
+    A suffix that names another format than ``fmt`` (``x.lp`` with ``bqm``) is refused; other
+    suffixes are free (``x.bin`` with ``bqm``).
+    """
+    named = SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
-        fmt = SUFFIXES.get(Path(path).suffix.lower())
+        fmt = named
         if fmt is None:
             raise InputError(
                 f"cannot tell the format of {path} from its suffix: give --format "
@@ -61,7 +66,17 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
             )
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r} (choose one of: {', '.join(FORMATS)})")
+    if named is not None and named != fmt:
+        raise InputError(
+            f"--out {path} has the suffix of format {named}, not of --format {fmt} (name it "
+            f"{Path(path).with_suffix(_suffix(fmt)).name}, or drop --format to write {named})"
+        )
     return fmt
+
+
+def _suffix(fmt: str) -> str:
+    """The suffix that names ``fmt`` (``.bqm``, ``.cqm``, ``.lp``, ``.json``)."""
+    return next(suffix for suffix, name in SUFFIXES.items() if name == fmt)
 
 
 def lp_label(label: str) -> str:
@@ -116,9 +131,13 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
     }
 
 
-def _check_target(path: Path, force: bool) -> None:
+def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
+    """Refuse a folder, and an existing file unless ``force``."""
     if path.is_dir():
-        raise InputError(f"--out {path} is a folder (give a file name)")
+        example = path / f"model{_suffix(fmt) if fmt in FORMATS else '.bqm'}"
+        raise InputError(
+            f"--out {path} is a folder, not a file: give the FILE to write (e.g. --out {example})"
+        )
     if path.exists() and not force:
         raise InputError(f"--out {path} exists (choose another --out, or --force to replace it)")
 
@@ -130,7 +149,7 @@ def _write_atomic(path: Path, force: bool, write) -> None:
     try:
         with tmp.open("xb") as f:  # new file, the usual permissions (umask)
             write(f)
-        _check_target(path, force)
+        check_target(path, force)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -157,7 +176,7 @@ def export_model(
     """
     path = Path(path)
     fmt = format_of(path, fmt)
-    _check_target(path, force)
+    check_target(path, force, fmt)
     info: dict[str, Any] = {"format": fmt, "path": str(path)}
     if fmt in ("bqm", "qubo-json"):
         bqm = qubo.to_bqm(

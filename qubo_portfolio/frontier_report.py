@@ -255,6 +255,11 @@ def _qubo_points(
     excluded = [str(t) for t in returns.columns[~complete]]
     usable = returns.loc[:, complete]
     k = cfg.model.k
+    if usable.shape[1] <= k and not excluded:  # no asset lacks data: k itself is too large
+        raise InputError(
+            f"model.k = {k} is out of range: choose 1 <= k < {usable.shape[1]} (the number of "
+            "assets)"
+        )
     if usable.shape[1] <= k:
         raise InputError(
             f"the QUBO needs complete returns, but only {usable.shape[1]} of {returns.shape[1]} "

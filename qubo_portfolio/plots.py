@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from .metrics import equal_weights, portfolio_returns
 
 if TYPE_CHECKING:
@@ -27,8 +29,17 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
     plt = _pyplot()
     returns = result.returns
     best = result.decoded.best
-    selection = (1 + portfolio_returns(returns, best.weights)).cumprod()
-    everything = (1 + portfolio_returns(returns, equal_weights(returns.columns))).cumprod()
+    prices = result.data.prices.index
+    before = prices[prices < returns.index[0]]
+    start = before[-1] if len(before) else returns.index[0] - pd.Timedelta(days=1)
+
+    def growth(weights: pd.Series) -> pd.Series:
+        # growth of 1 from the close before the first in-sample return
+        path = (1 + portfolio_returns(returns, weights)).cumprod()
+        return pd.concat([pd.Series([1.0], index=[start]), path])
+
+    selection = growth(best.weights)
+    everything = growth(equal_weights(returns.columns))
     fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
     label = f"QUBO selection ({len(best.tickers)} assets)"
     if result.qubo.long_short:
@@ -41,7 +52,8 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
     ax.plot(
         everything.index, everything, lw=1.2, color="0.4", label=f"1/N of all {returns.shape[1]}"
     )
-    for i, w in enumerate(result.qubo.windows):
+    windows = result.qubo.windows
+    for i, w in enumerate(windows if len(windows) <= 30 else ()):
         label = "window ends" if i == 0 else None
         ax.axvline(w.last_date, color="0.85", lw=0.6, zorder=0, label=label)
     ax.set_title(

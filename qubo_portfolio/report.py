@@ -30,9 +30,14 @@ if TYPE_CHECKING:
 
 
 def default_out_dir(config_path: str | Path, root: str | Path = "results") -> Path:
-    """``results/<config-stem>-<YYYYmmdd-HHMMSS>``."""
+    """``results/<config-stem>-<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, ... when taken."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{Path(config_path).stem}-{stamp}"
+    base = Path(root) / f"{Path(config_path).stem}-{stamp}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
 
 
 def check_out_dir(out: Path, force: bool) -> None:
@@ -55,6 +60,9 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); results are ordinary folders
     try:
         yield tmp
     except BaseException:
@@ -186,6 +194,14 @@ def selection_table(best) -> pd.DataFrame:
     )
 
 
+def _compile_note(info: dict) -> str:
+    """`` (incl. 6.1 s one-time kernel compilation)`` when numba compiled this run."""
+    compiled = (info.get("sampler_timing") or {}).get("compile", 0.0)
+    if isinstance(compiled, int | float) and compiled > 0.5:
+        return f" (incl. {compiled:.1f} s one-time kernel compilation)"
+    return ""
+
+
 def console_table(result: RunResult) -> str:
     """A plain-text report of one run for the terminal."""
     best, decoded = result.decoded.best, result.decoded
@@ -214,7 +230,8 @@ def console_table(result: RunResult) -> str:
             if decoded.feasible_fraction_raw is not None
             else ""
         )
-        + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s",
+        + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s"
+        + _compile_note(info),
         f"objective {best.objective:.6e}  energy {best.energy:.6e}",
         f"selected  {selected}",
         "",
@@ -233,10 +250,21 @@ def console_table(result: RunResult) -> str:
         ]
     report = result.data.report
     notes = []
-    if report.get("dropped_assets"):
-        notes.append(f"{len(report['dropped_assets'])} incomplete assets dropped")
-    if report.get("large_moves"):
-        notes.append(f"{len(report['large_moves'])} one-day moves beyond +-50% in the data")
+    dropped = list(report.get("dropped_assets") or {})
+    if dropped:
+        names = ", ".join(dropped[:5]) + (
+            f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        )
+        notes.append(f"{len(dropped)} incomplete asset{'s' * (len(dropped) > 1)} dropped ({names})")
+    moves = report.get("large_moves") or []
+    first = result.returns.index[0].date().isoformat()
+    inside = [m for m in moves if m["date"] >= first and m["ticker"] in result.returns.columns]
+    if inside:
+        names = ", ".join(f"{m['ticker']} {m['date']}" for m in inside[:3])
+        plural = "s" * (len(inside) > 1)
+        notes.append(f"{len(inside)} one-day move{plural} beyond +-50% in sample ({names})")
+    elif moves:
+        notes.append(f"{len(moves)} one-day moves beyond +-50% in the data, none in sample")
     if notes:
         lines += ["", "data: " + "; ".join(notes) + " (see summary.json: data)"]
     return "\n".join(lines)

@@ -27,8 +27,11 @@ Work is shared, not repeated: the prices of each distinct ``data`` section are l
 and the xi-free window moments (:class:`~qubo_portfolio.model.WindowMoments`) once per data
 set and window scheme (``data.*``, ``model.lookback``, ``model.windows.*``), in this process.
 Tasks receive only those moments (K x K matrices, sent to each worker once) and rebuild
-``PortfolioQubo(moments, k, xi, return_term)``; the in-sample measures of each selection are
-computed here, from the returns this process already holds, so workers never see prices.
+``PortfolioQubo(moments, k, xi, return_term, positions)``; the in-sample measures of each
+selection are computed here, from the returns this process already holds, so workers never
+see prices. Long/short points (``model.positions: long_short``) report the selected legs
+(``long:<t>``, ``short:<t>``) in ``tickers`` and measure the signed weights ``+-1/K'``, as
+``run`` does.
 """
 
 from __future__ import annotations
@@ -285,6 +288,10 @@ def _check_solver(solver: SolverConfig, where: str) -> None:
             f"{where}: solver.params.{unknown[0]} is not a parameter of solver {spec.name} "
             f"(its parameters: {allowed}; see `qubo-portfolio solvers`)"
         )
+    try:
+        spec.check_params(solver.params)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 # --- data sets and window schemes -----------------------------------------------------------
@@ -309,7 +316,7 @@ class Scheme:
     in_sample: pd.DataFrame
     benchmark: dict[str, float]
     data_report: dict[str, Any]
-    _measures: dict[tuple[str, ...], dict[str, float]] = field(default_factory=dict, repr=False)
+    _measures: dict[tuple, dict[str, float]] = field(default_factory=dict, repr=False)
 
     def describe(self) -> str:
         rows = self.in_sample.index
@@ -373,7 +380,13 @@ def prepare_schemes(
             schemes.append(Scheme(qubo.moments, in_sample, benchmark, reports[data_key]))
         scheme = index_by_scheme[scheme_key]
         try:  # the model of this point on its data: k in range, a known return term
-            PortfolioQubo(schemes[scheme].moments, cfg.model.k, cfg.model.xi, cfg.model.return_term)
+            PortfolioQubo(
+                schemes[scheme].moments,
+                cfg.model.k,
+                cfg.model.xi,
+                cfg.model.return_term,
+                cfg.model.positions,
+            )
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         point_scheme.append(scheme)
@@ -396,14 +409,16 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
 
     Returns ``penalty`` (lambda used, None for penalty-free solvers), ``feasible_fraction``
     (of the raw reads, before any polish), ``objective``, ``energy`` and ``tickers`` of the
-    best feasible read (None when no read is feasible) and ``solve_seconds`` (solver and
-    polish wall time).
+    best feasible read (None when no read is feasible; long/short: the selected legs
+    ``long:<t>``/``short:<t>``) and ``solve_seconds`` (solver and polish wall time).
     """
     from .decode import decode
     from .solvers import solve
 
     model, solver = task.model, task.solver
-    qubo = PortfolioQubo(moments[task.scheme], model.k, model.xi, model.return_term)
+    qubo = PortfolioQubo(
+        moments[task.scheme], model.k, model.xi, model.return_term, model.positions
+    )
     sampleset = solve(
         qubo,
         solver.name,
@@ -412,13 +427,17 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
         penalty=model.penalty.value,
         penalty_scale=model.penalty.scale,
         polish=solver.polish,
+        exclusion=model.penalty.exclusion_value,
+        exclusion_scale=model.penalty.exclusion_scale,
         **solver.params,
     )
     info = sampleset.info
     seconds = float(sum(info["timing"].values()))
     row: dict[str, Any] = {"penalty": info.get("penalty"), "solve_seconds": seconds}
-    counts = sampleset.record.sample.sum(axis=1)
-    if not (counts == qubo.k).any():  # no feasible read: nothing to decode
+    have = sampleset.variables
+    x = sampleset.record.sample[:, [have.index(v) for v in qubo.variables]]
+    feasible = (x.sum(axis=1) == qubo.k) & (qubo.count_both_legs(x) == 0)
+    if not feasible.any():  # no feasible read: nothing to decode
         row.update(feasible_fraction=0.0, objective=None, energy=None, tickers=None)
         return row
     decoded = decode(sampleset, qubo)
@@ -427,7 +446,7 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
         feasible_fraction=decoded.feasible_fraction if raw is None else raw,
         objective=decoded.best.objective,
         energy=decoded.best.energy,
-        tickers=list(decoded.best.tickers),
+        tickers=list(decoded.best.legs),
     )
     return row
 
@@ -754,7 +773,8 @@ def _row_cells(
     tickers = outcome["tickers"]
     measures: dict[str, float | None] = dict.fromkeys(MEASURE_COLUMNS)
     if tickers:
-        measures = _measures(scheme, tuple(tickers), rf)
+        positions = plan.points[point].config.model.positions
+        measures = _measures(scheme, tuple(tickers), rf, positions == "long_short")
     values = {
         "seed": seed,
         "penalty": outcome["penalty"],
@@ -768,13 +788,35 @@ def _row_cells(
     return [*plan.points[point].cells, *(cell(values[name]) for name in RESULT_COLUMNS)]
 
 
-def _measures(scheme: Scheme, tickers: tuple[str, ...], rf: float) -> dict[str, float]:
-    """In-sample measures of the equal-weight selection (cached per scheme and selection)."""
-    if tickers not in scheme._measures:
+def _measures(
+    scheme: Scheme, tickers: tuple[str, ...], rf: float, long_short: bool = False
+) -> dict[str, float]:
+    """In-sample measures of the equal-weight selection (cached per scheme and selection).
+
+    Long only ``tickers`` are tickers, each held with ``1/K'``; long/short they are legs,
+    ``long:<t>`` held with ``+1/K'`` and ``short:<t>`` with ``-1/K'`` (as ``run`` weighs them).
+    """
+    key = (long_short, tickers)
+    if key not in scheme._measures:
         from .metrics import equal_weights, portfolio_measures
 
-        scheme._measures[tickers] = portfolio_measures(scheme.in_sample, equal_weights(tickers), rf)
-    return scheme._measures[tickers]
+        weights = leg_weights(tickers) if long_short else equal_weights(tickers)
+        scheme._measures[key] = portfolio_measures(scheme.in_sample, weights, rf)
+    return scheme._measures[key]
+
+
+def leg_weights(legs: Sequence[str]) -> pd.Series:
+    """Signed weights of long/short legs: ``+1/n`` per ``long:<t>``, ``-1/n`` per ``short:<t>``."""
+    n = len(legs)
+    values: dict[str, float] = {}
+    for leg in legs:
+        side, _, ticker = leg.partition(":")
+        if side not in ("long", "short") or not ticker:
+            raise ValueError(f"{leg!r} is not a long:<ticker> or short:<ticker> leg")
+        values[ticker] = values.get(ticker, 0.0) + (1.0 if side == "long" else -1.0) / n
+    weights = pd.Series(values, name="weight", dtype=float)
+    weights.index.name = "ticker"
+    return weights
 
 
 @contextmanager

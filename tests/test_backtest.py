@@ -409,6 +409,16 @@ def test_cli_end_to_end(tmp_path, prices):
         ("  lookback: 1000\n", "no rebalance date"),
         ("  rebalance: 0\n", "backtest.rebalance"),
         ("  rebalance_days: 5\n", "unknown key backtest.rebalance_days"),
+        (
+            "  rebalance: yearly\n",
+            "backtest.rebalance: 'yearly' is not a rebalance schedule (use a whole number of "
+            "rows/days, or weekly, monthly or quarterly)",
+        ),
+        (
+            "  lookback: 10\n",
+            "windows.length = 20 exceeds the 10 return rows available (lower windows.length, "
+            "raise backtest.lookback, or widen data.start/end)",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line(tmp_path, prices, extra, message):
@@ -422,3 +432,35 @@ def test_cli_bad_input_is_one_line(tmp_path, prices, extra, message):
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert not (tmp_path / "o").exists()
+
+
+def test_long_short_is_refused_in_one_line(tmp_path, prices):
+    from qubo_portfolio.backtest import selector_spec
+    from qubo_portfolio.config import load_config
+
+    config = write_case(tmp_path, prices)
+    args = ["backtest", str(config), "--out", str(tmp_path / "o"), "--workers", "1"]
+    result = CliRunner().invoke(app, [*args, "--set", "model.positions=long_short"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: backtest supports model.positions: long_only only (long/short buy-and-hold is "
+        "not implemented; set model.positions: long_only)\n"
+    )
+    assert not (tmp_path / "o").exists()
+    cfg = load_config(config, ["model.positions=long_short"])
+    with pytest.raises(InputError, match="backtest supports model.positions: long_only only"):
+        selector_spec(cfg)
+
+
+def test_penalty_free_solvers_print_no_penalty(result):
+    from dataclasses import replace
+
+    from qubo_portfolio.backtest_report import backtest_table
+
+    assert result.settings["solver"] == "exact"
+    assert "penalty -" in backtest_table(result) and "penalty scale" not in backtest_table(result)
+    for name, shown in (("swap", "penalty -"), ("sa", "penalty scale 1"), ("tabu", "penalty 0.5")):
+        settings = {**result.settings, "solver": name}
+        if name == "tabu":
+            settings["penalty"] = 0.5
+        assert shown in backtest_table(replace(result, settings=settings)), name

@@ -108,3 +108,19 @@ def test_bench_cli_needs_one_instance(tmp_path):
     result = CliRunner().invoke(app, ["bench", "--out", str(tmp_path / "b")])
     assert result.exit_code == 2
     assert "exactly one of CONFIG" in result.stderr
+
+
+def test_bench_refuses_instance_options_with_a_config(tmp_path):
+    args = [
+        "bench",
+        str(REPO / "configs" / "default.yaml"),
+        "--lookback",
+        "50",
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "--lookback: only without a CONFIG" in result.stderr
+    result = CliRunner().invoke(app, ["bench", "--prices", str(tmp_path / "no.csv")])
+    assert result.exit_code == 2 and "check --prices" in result.stderr

@@ -202,3 +202,14 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "qubo-portfolio"
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "run" in proc.stdout
+
+
+def test_default_out_dirs_do_not_collide(tmp_path):
+    from qubo_portfolio.report import default_out_dir
+
+    first = default_out_dir("configs/x.yaml", root=tmp_path)
+    first.mkdir()
+    (first / "summary.json").write_text("{}")
+    second = default_out_dir("configs/x.yaml", root=tmp_path)
+    assert second != first and not second.exists()
+    assert second.name.startswith("x-")

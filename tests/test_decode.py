@@ -48,5 +48,5 @@ def test_num_occurrences_are_expanded_to_reads():
 
 def test_no_feasible_sample_suggests_the_fix():
     qubo = build_qubo(make_returns(80, 4, seed=1), k=2, xi=0.5)
-    with pytest.raises(InputError, match=r"raise model.penalty.scale or solver.num_reads"):
+    with pytest.raises(InputError, match=r"raise model.penalty.scale or model.penalty.value"):
         decode(sampleset_of(qubo, [[1, 1, 1, 0], [0, 0, 0, 0]]), qubo)

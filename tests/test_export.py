@@ -155,3 +155,52 @@ def test_export_command(tmp_path):
     assert len(legs) == 3 and len({leg.split(":")[1] for leg in legs}) == 3
     result = runner.invoke(app, ["export", str(config), "--out", str(tmp_path / "m.txt")])
     assert result.exit_code == 2 and "give --format" in result.stderr
+
+
+def small_config(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data": {"source": "sample", "tickers": ["AAPL", "JNJ", "KO", "PEP", "XOM"]},
+                "model": {"k": 2, "lookback": 126, "windows": {"length": 63, "step": 21}},
+            }
+        )
+    )
+    return config
+
+
+def test_a_folder_as_out_asks_for_a_file_even_with_force(tmp_path):
+    config = small_config(tmp_path)
+    folder = tmp_path / "o1"
+    folder.mkdir()
+    runner = CliRunner()
+    for extra in (["--format", "bqm", "--force"], ["--format", "bqm"], []):
+        result = runner.invoke(app, ["export", str(config), "--out", str(folder), *extra])
+        assert result.exit_code == 2, result.output
+        assert "is a folder, not a file: give the FILE to write" in result.stderr
+        assert "--force to replace" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert list(folder.iterdir()) == []
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        export_model(small_qubo("long_only"), folder, "bqm", force=True)
+
+
+def test_a_suffix_naming_another_format_is_refused(tmp_path):
+    config = small_config(tmp_path)
+    runner = CliRunner()
+    out = tmp_path / "x.lp"
+    result = runner.invoke(app, ["export", str(config), "--out", str(out), "--format", "bqm"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: --out {out} has the suffix of format lp, not of --format bqm "
+        "(name it x.bqm, or drop --format to write lp)\n"
+    )
+    assert not out.exists()
+    qubo = small_qubo("long_only")
+    with pytest.raises(InputError, match="suffix of format qubo-json, not of --format cqm"):
+        export_model(qubo, tmp_path / "m.json", "cqm")
+    # a suffix that names no format, or the format given, is fine
+    export_model(qubo, tmp_path / "m.bin", "bqm")
+    export_model(qubo, tmp_path / "m.JSON", "qubo-json")
+    assert load_model(tmp_path / "m.bin", "bqm") == qubo.to_bqm()

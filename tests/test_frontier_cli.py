@@ -206,3 +206,23 @@ def test_existing_results_are_not_overwritten(sample_run):
     assert result.exit_code == 2
     assert "--force" in result.stderr
     assert (out / "portfolios.json").read_bytes() == before
+
+
+def test_k_too_large_names_the_number_of_assets(tmp_path):
+    """All assets have data: the fix is a smaller k, not other data."""
+    out = tmp_path / "out"
+    result = invoke(CONFIG, "--out", out, "--set", "model.k=25")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: model.k = 25 is out of range: choose 1 <= k < 20 (the number of assets)\n"
+    )
+    assert not out.exists()
+
+
+def test_k_too_large_for_the_complete_assets_names_the_missing_data(tmp_path):
+    csv, _ = _staggered_csv(tmp_path, {"AAPL": 100, "MSFT": 250})
+    config = _config(tmp_path, csv)
+    result = invoke(config, "--out", tmp_path / "out", "--set", "model.k=18")
+    assert result.exit_code == 2
+    assert "only 18 of 20 assets have data on every in-sample row" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

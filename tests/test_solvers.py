@@ -181,3 +181,29 @@ def test_swap_and_polish_through_solve():
     assert polished.feasible_fraction_raw == samples["feasible_raw"].mean() < 1.0
     raw_ok = samples["feasible_raw"].astype(bool)
     assert (samples.loc[raw_ok, "objective"] <= samples.loc[raw_ok, "objective_raw"] + 1e-15).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("sa", {"num_sweeps": "abc"}, "solver.params.num_sweeps = 'abc' for sa"),
+        ("sa", {"num_sweeps": 10, "num_sweeps_per_beta": 3}, "divisible by 3"),
+        ("sa", {"beta_range": [1]}, "beta_range"),
+        ("sa", {"beta_range": [5, 1]}, "hot <= cold"),
+        ("sa", {"beta_schedule_type": "cubic"}, "linear or geometric"),
+        ("sa", {"proposal_acceptance_criteria": "foo"}, "Metropolis or Gibbs"),
+        ("sa", {"randomize_order": "maybe"}, "true or false"),
+        ("tabu", {"timeout": -1}, "milliseconds > 0"),  # dwave-samplers would hang
+        ("tabu", {"timeout": "abc"}, "milliseconds > 0"),
+        ("tabu", {"tenure": -2}, "whole number >= 0"),
+        ("swap", {"num_sweeps": -5}, "solver.params.num_sweeps = -5 for swap"),
+        ("swap", {"beta_range": "abc"}, "beta_range"),
+        ("swap", {"proposal_type": "greedy"}, "best or random"),
+    ],
+)
+def test_bad_solver_param_values_are_one_clear_error(name, params, message):
+    qubo = build_qubo(make_returns(60, 6, seed=1), k=2, xi=0.1)
+    with pytest.raises(InputError, match=message):
+        solve(qubo, name, num_reads=1, **params)
+    with pytest.raises(InputError, match=message):
+        get_solver(name).check_params(params)

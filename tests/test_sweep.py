@@ -125,6 +125,43 @@ def test_a_row_equals_run_on_that_grid_point(reference, tmp_path):
         assert row[name] == summary["metrics"][name]
 
 
+def test_a_long_short_row_equals_run_on_that_grid_point(tmp_path):
+    """model.positions: long_short is swept as such: legs, signed weights, gamma, as `run`."""
+    raw = {
+        **BASE,
+        "model": {
+            **BASE["model"],
+            "positions": "long_short",
+            "penalty": {"scale": 0.3, "exclusion_scale": 0.5},
+        },
+        "sweep": {"grid": {"model.xi": [0.0, 2.0]}, "seeds": [0, 1]},
+    }
+    config = write_config(tmp_path, raw)
+    result = invoke(config, "--out", tmp_path / "out", "--workers", 1)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    legs = frame["tickers"].str.split(";")
+    assert legs.map(lambda x: all(v.startswith(("long:", "short:")) for v in x)).all()
+    for xi, seed in ((0.0, 1), (2.0, 0)):
+        one = json.loads(json.dumps(raw))
+        one.pop("sweep")
+        one["model"]["xi"] = xi
+        one["solver"]["seed"] = seed
+        path = write_config(tmp_path, one, f"one-{xi}-{seed}.yaml")
+        ran = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / f"run-{xi}-{seed}")])
+        assert ran.exit_code == 0, ran.output
+        summary = json.loads((tmp_path / f"run-{xi}-{seed}" / "summary.json").read_text())
+        assert summary["positions"] == "long_short"
+        row = frame[(frame["model.xi"] == xi) & (frame["seed"] == seed)].iloc[0]
+        assert row["tickers"].split(";") == summary["legs"]
+        for name in ("objective", "energy", "penalty", "feasible_fraction"):
+            assert row[name] == summary[name], name
+        for name in ("annualized_mean", "annualized_volatility", "sharpe", "sortino"):
+            assert row[name] == summary["metrics"][name], name
+    # some row holds a short leg, so the signed weights matter
+    assert legs.map(lambda x: any(v.startswith("short:") for v in x)).any()
+
+
 def test_sigkill_then_resume_gives_the_uninterrupted_rows(reference, tmp_path):
     config, reference_out = reference
     out = tmp_path / "out"

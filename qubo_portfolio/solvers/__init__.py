@@ -44,6 +44,50 @@ class SolverSpec:
     uses_penalty: bool
     parameters: Mapping[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    check: Callable[[dict], None] | None = None
+    """Raises :class:`InputError` for a bad ``solver.params`` value, before any work."""
+
+    def check_params(self, params: dict) -> None:
+        """Unknown names, and bad values where the solver declares a check."""
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            allowed = ", ".join(self.parameters) or "none"
+            raise InputError(
+                f"unknown solver.params for {self.name}: {', '.join(unknown)} "
+                f"(allowed: {allowed}; see `qubo-portfolio solvers`)"
+            )
+        if self.check is not None:
+            self.check(params)
+
+
+def _check_swap_params(params: dict) -> None:
+    whole = {"num_sweeps": 0, "proposals_per_sweep": 0}
+    for name, low in whole.items():
+        value = params.get(name, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(
+                f"solver.params.{name} = {value!r} for swap: expected a whole number >= {low}"
+            )
+    options = {
+        "proposal_type": ("best", "random"),
+        "beta_schedule_type": ("geometric", "linear"),
+        "descent": ("steepest", "first"),
+    }
+    for name, allowed in options.items():
+        if name in params and params[name] not in allowed:
+            raise InputError(
+                f"solver.params.{name} = {params[name]!r} for swap: expected {' or '.join(allowed)}"
+            )
+    beta = params.get("beta_range")
+    if beta is not None and not (
+        isinstance(beta, list | tuple)
+        and len(beta) == 2
+        and all(isinstance(b, int | float) and not isinstance(b, bool) and b > 0 for b in beta)
+        and beta[0] <= beta[1]
+    ):
+        raise InputError(
+            f"solver.params.beta_range = {beta!r} for swap: expected [hot, cold] with 0 < hot <= cold"
+        )
 
 
 def _run_swap(
@@ -94,6 +138,7 @@ SOLVERS: dict[str, SolverSpec] = {
             True,
             dwave.SA_PARAMETERS,
             aliases=("neal",),
+            check=dwave.check_sa_params,
         ),
         SolverSpec(
             "tabu",
@@ -101,6 +146,7 @@ SOLVERS: dict[str, SolverSpec] = {
             dwave.run_tabu,
             True,
             dwave.TABU_PARAMETERS,
+            check=dwave.check_tabu_params,
         ),
         SolverSpec(
             "swap",
@@ -108,6 +154,7 @@ SOLVERS: dict[str, SolverSpec] = {
             _run_swap,
             False,
             SWAP_PARAMETERS,
+            check=_check_swap_params,
         ),
         SolverSpec(
             "exact",
@@ -169,6 +216,7 @@ def solve(
     3
     """
     spec = get_solver(solver)
+    spec.check_params(params)
     if num_reads < 1:
         raise InputError(f"solver.num_reads = {num_reads} must be >= 1")
     if seed is not None and not 0 <= seed < 2**32:
@@ -176,9 +224,18 @@ def solve(
     lam = qubo.penalty_weight(penalty, penalty_scale) if spec.uses_penalty else None
     gamma = qubo.exclusion_weight(exclusion, exclusion_scale) if spec.uses_penalty else None
     start = time.perf_counter()
-    sampleset = spec.run(
-        qubo, penalty=lam, exclusion=gamma, num_reads=num_reads, seed=seed, **params
-    )
+    try:
+        sampleset = spec.run(
+            qubo, penalty=lam, exclusion=gamma, num_reads=num_reads, seed=seed, **params
+        )
+    except (TypeError, ValueError) as exc:
+        if not params or isinstance(exc, InputError) and str(exc).startswith("solver.params"):
+            raise
+        # the sampler refused a value of solver.params: say which solver, one line
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"{spec.name} rejected solver.params {params}: {detail} (see `qubo-portfolio solvers`)"
+        ) from exc
     elapsed = time.perf_counter() - start
     info = dict(sampleset.info)
     if "timing" in info:

@@ -39,6 +39,59 @@ def _check_params(params: dict[str, Any], allowed: dict[str, str], solver: str) 
         )
 
 
+def _bad(solver: str, name: str, value: Any, expected: str) -> InputError:
+    return InputError(f"solver.params.{name} = {value!r} for {solver}: expected {expected}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def check_sa_params(params: dict[str, Any]) -> None:
+    """Types and ranges of ``sa``'s parameters, so that a typo is one clear line."""
+    _check_params(params, SA_PARAMETERS, "sa")
+    per_beta = params.get("num_sweeps_per_beta", 1)
+    if not _is_int(per_beta) or per_beta < 1:
+        raise _bad("sa", "num_sweeps_per_beta", per_beta, "a whole number >= 1")
+    sweeps = params.get("num_sweeps", 1000)
+    if not _is_int(sweeps) or sweeps < 0 or sweeps % per_beta:
+        raise _bad("sa", "num_sweeps", sweeps, f"a whole number >= 0 divisible by {per_beta}")
+    beta = params.get("beta_range", "objective")
+    if isinstance(beta, str):
+        if beta not in ("objective", "dwave"):
+            raise _bad("sa", "beta_range", beta, "objective, dwave or [hot, cold]")
+    elif not (
+        isinstance(beta, list | tuple)
+        and len(beta) == 2
+        and all(_is_number(b) and b > 0 for b in beta)
+        and beta[0] <= beta[1]
+    ):
+        raise _bad("sa", "beta_range", beta, "[hot, cold] with 0 < hot <= cold")
+    options = {
+        "beta_schedule_type": ("linear", "geometric"),
+        "proposal_acceptance_criteria": ("Metropolis", "Gibbs"),
+    }
+    for name, allowed in options.items():
+        if name in params and params[name] not in allowed:
+            raise _bad("sa", name, params[name], " or ".join(allowed))
+    if "randomize_order" in params and not isinstance(params["randomize_order"], bool):
+        raise _bad("sa", "randomize_order", params["randomize_order"], "true or false")
+
+
+def check_tabu_params(params: dict[str, Any]) -> None:
+    """Types and ranges of ``tabu``'s parameters (a non-positive timeout would hang)."""
+    _check_params(params, TABU_PARAMETERS, "tabu")
+    if "timeout" in params and not (_is_number(params["timeout"]) and params["timeout"] > 0):
+        raise _bad("tabu", "timeout", params["timeout"], "milliseconds > 0")
+    for name in ("tenure", "num_restarts"):
+        if name in params and not (_is_int(params[name]) and params[name] >= 0):
+            raise _bad("tabu", name, params[name], "a whole number >= 0")
+
+
 def objective_flip_deltas(
     a: np.ndarray, k: int, states: int = 200, seed: int = 0, long_short: bool = False
 ) -> np.ndarray:
@@ -97,11 +150,9 @@ def run_sa(
     """
     from dwave.samplers import SimulatedAnnealingSampler
 
-    _check_params(params, SA_PARAMETERS, "sa")
+    check_sa_params(params)
     beta_range = params.pop("beta_range", "objective")
     if isinstance(beta_range, str):
-        if beta_range not in ("objective", "dwave"):
-            raise InputError(f"sa beta_range = {beta_range!r}: use objective, dwave or [hot, cold]")
         if beta_range == "objective":
             params["beta_range"] = objective_beta_range(qubo.A, qubo.k, long_short=qubo.long_short)
     else:
@@ -122,6 +173,6 @@ def run_tabu(
     """dwave-samplers ``TabuSampler`` on ``qubo.to_bqm(penalty, exclusion=...)``."""
     from dwave.samplers import TabuSampler
 
-    _check_params(params, TABU_PARAMETERS, "tabu")
+    check_tabu_params(params)
     bqm = qubo.to_bqm(penalty=penalty, exclusion=exclusion)
     return TabuSampler().sample(bqm, num_reads=num_reads, seed=seed, **params)

@@ -1043,9 +1043,17 @@ class SwapAnnealingSampler(dimod.Sampler):
         num_reads = _check_int("num_reads", num_reads, 1)
 
         if beta_range is not None:
-            beta_range = (float(beta_range[0]), float(beta_range[1]))
-            if not (beta_range[0] > 0 and beta_range[1] > 0):
-                raise InputError(f"beta_range must be two positive numbers, got {beta_range}")
+            given = beta_range
+            try:
+                if isinstance(beta_range, str) or len(beta_range) != 2:
+                    raise TypeError
+                beta_range = (float(beta_range[0]), float(beta_range[1]))
+            except (TypeError, ValueError):
+                raise InputError(f"beta_range must be [hot, cold], got {given!r}") from None
+            if not (0 < beta_range[0] <= beta_range[1] < np.inf):
+                raise InputError(
+                    f"beta_range must be [hot, cold] with 0 < hot <= cold, got {list(beta_range)}"
+                )
 
         t_compile = 0.0 if _WARM else warmup()
 
