@@ -7,7 +7,7 @@ fix, no traceback unless ``--debug``); 1 an unexpected error (a bug: please repo
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +60,31 @@ def user_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def run_and_write(
+    config: Path,
+    overrides: list[str] | None,
+    out: Path | None,
+    force: bool,
+    compute: Callable,
+    write: Callable,
+):
+    """Load CONFIG, refuse a used ``--out`` early, compute, write atomically.
+
+    Returns ``(cfg, result, out)``; ``write(result, folder, plots=...)`` fills the staged
+    folder that replaces ``out`` only when it is complete.
+    """
+    from .config import load_config
+    from .report import check_out_dir, default_out_dir, staged_output
+
+    cfg = load_config(config, overrides)
+    out = out or default_out_dir(config)
+    check_out_dir(out, force)
+    result = compute(cfg)
+    with staged_output(out, force) as folder:
+        write(result, folder, plots=cfg.report.plots)
+    return cfg, result, out
+
+
 @app.command()
 def run(
     config: ConfigArg,
@@ -70,16 +95,10 @@ def run(
 ) -> None:
     """Run one experiment: build the QUBO, solve it, write summary.json, CSVs and plots."""
     with user_errors(debug):
-        from .config import load_config
         from .pipeline import run_experiment
-        from .report import check_out_dir, console_table, default_out_dir, staged_output, write_run
+        from .report import console_table, write_run
 
-        cfg = load_config(config, set_)
-        out = out or default_out_dir(config)
-        check_out_dir(out, force)
-        result = run_experiment(cfg)
-        with staged_output(out, force) as folder:
-            write_run(result, folder, plots=cfg.report.plots)
+        _, result, out = run_and_write(config, set_, out, force, run_experiment, write_run)
         typer.echo(console_table(result))
         typer.echo(f"\nwrote {out}/ (summary.json, selection.csv, samples.csv, plots)")
 
@@ -94,16 +113,9 @@ def frontier(
 ) -> None:
     """Markowitz portfolios, exact frontier, random cloud and the QUBO selections per xi."""
     with user_errors(debug):
-        from .config import load_config
         from .frontier_report import frontier_table, run_frontier, write_frontier
-        from .report import check_out_dir, default_out_dir, staged_output
 
-        cfg = load_config(config, set_)
-        out = out or default_out_dir(config)
-        check_out_dir(out, force)
-        result = run_frontier(cfg)
-        with staged_output(out, force) as folder:
-            write_frontier(result, folder, plots=cfg.report.plots)
+        cfg, result, out = run_and_write(config, set_, out, force, run_frontier, write_frontier)
         typer.echo(frontier_table(result))
         plots = ", frontier.png" if cfg.report.plots else ""
         typer.echo(f"\nwrote {out}/ (portfolios.json, frontier.csv, random_portfolios.csv{plots})")
@@ -361,25 +373,22 @@ def backtest(
 
         from .backtest import backtest_config
         from .backtest_report import backtest_table, write_backtest
-        from .config import load_config
-        from .report import check_out_dir, default_out_dir, staged_output
 
-        cfg = load_config(config, set_)
-        out = out or default_out_dir(config)
-        check_out_dir(out, force)
         console = Console(stderr=True)
         columns = ("rebalance dates", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-            task = bar.add_task("solve", total=None)
-            result = backtest_config(
-                cfg,
-                executor=executor,
-                workers=workers,
-                scheduler=scheduler,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        with staged_output(out, force) as folder:
-            write_backtest(result, folder, plots=cfg.report.plots)
+
+        def compute(cfg):
+            with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+                task = bar.add_task("solve", total=None)
+                return backtest_config(
+                    cfg,
+                    executor=executor,
+                    workers=workers,
+                    scheduler=scheduler,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+
+        cfg, result, out = run_and_write(config, set_, out, force, compute, write_backtest)
         typer.echo(backtest_table(result))
         files = "equity.csv, selections.csv, rebalances.csv, metrics.json"
         if len(result.random):

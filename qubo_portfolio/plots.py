@@ -261,7 +261,7 @@ def plot_bench_objectives(objectives: dict, best_known: float, path: Path, title
     ax.set_yticks(range(len(labels)), ticks)
     ax.invert_yaxis()
     ax.set_xlabel("gap to the best known objective, % (0 = hit; black bar = median)")
-    ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, 75)), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path, dpi=120)
     plt.close(fig)
