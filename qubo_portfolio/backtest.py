@@ -42,7 +42,7 @@ import pandas as pd
 from .errors import InputError
 from .executors import run_tasks
 from .metrics import TRADING_DAYS, portfolio_measures
-from .returns import WindowSpec, apply_lookback, simple_returns, window_bounds
+from .returns import WindowSpec, apply_lookback, lookback_start, simple_returns, window_bounds
 from .selector import SelectorSpec, select_assets
 
 if TYPE_CHECKING:
@@ -365,7 +365,10 @@ def run_backtest(
         try:  # the slice, and the model's windows inside it, before anything is shipped
             window = lookback_slice(returns, date, lookback, unit)
             used = apply_lookback(window, selector.lookback, selector.windows.unit)
-            window_bounds(pd.DatetimeIndex(used.index), selector.windows)
+            origin = lookback_start(
+                pd.DatetimeIndex(window.index), selector.lookback, selector.windows.unit
+            )
+            window_bounds(pd.DatetimeIndex(used.index), selector.windows, origin=origin)
         except InputError as exc:
             raise InputError(f"rebalance {date.date()}: {_lookback_hint(exc, selector)}") from None
         if window.shape[1] <= selector.k:
@@ -563,7 +566,8 @@ def random_measures(
     vol = np.sqrt(TRADING_DAYS) * daily.std(axis=0, ddof=1)
     downside = np.minimum(daily - risk_free_rate / TRADING_DAYS, 0.0)
     semi = np.sqrt(TRADING_DAYS) * np.sqrt((downside**2).sum(axis=0) / (n - 1))
-    cumulative = np.cumprod(1 + daily, axis=0)
+    # growth of 1 from the start, so that a fall on the first day counts (as in skfolio)
+    cumulative = np.vstack([np.ones((1, daily.shape[1])), np.cumprod(1 + daily, axis=0)])
     peak = np.maximum.accumulate(cumulative, axis=0)
     table = pd.DataFrame(
         {

@@ -82,7 +82,13 @@ class BenchCase:
                 raise InputError(
                     f"--solver {text!r}: parameters are key=value (e.g. tabu:timeout=50)"
                 )
-            params[key.strip()] = yaml.safe_load(value)
+            try:
+                params[key.strip()] = yaml.safe_load(value)
+            except (yaml.YAMLError, ValueError):
+                raise InputError(
+                    f"--solver {text!r}: {key.strip()}={value} is not a valid value "
+                    "(numbers, words or [hot, cold] lists)"
+                ) from None
         get_solver(name.strip())
         return cls(name.strip(), params, bool(plus))
 
@@ -129,6 +135,8 @@ def run_case(
     seed: int = 0,
     penalty_scale: float = 1.0,
     exclusion_scale: float = 1.0,
+    penalty: float | None = None,
+    exclusion: float | None = None,
 ) -> tuple[float, list[np.ndarray]]:
     """Wall seconds of all repeats and, per repeat, every read's objective (inf: infeasible).
 
@@ -142,7 +150,9 @@ def run_case(
             case.solver,
             num_reads=num_reads,
             seed=s,
+            penalty=penalty,
             penalty_scale=penalty_scale,
+            exclusion=exclusion,
             exclusion_scale=exclusion_scale,
             polish=case.polish,
             **case.params,
@@ -213,8 +223,13 @@ def run_bench(
     best_known: float | None = None,
     progress: Any = None,
     exclusion_scale: float = 1.0,
+    penalty: float | None = None,
+    exclusion: float | None = None,
 ) -> BenchResult:
-    """Run every case; see the module docstring for the figures."""
+    """Run every case; see the module docstring for the figures.
+
+    ``penalty`` / ``exclusion`` are absolute lambda / gamma (they override the scales).
+    """
     if reads < 1 or repeats < 1:
         raise InputError("--reads and --repeats must be >= 1")
     runs = {}
@@ -231,6 +246,8 @@ def run_bench(
                 seed=seed,
                 penalty_scale=penalty_scale,
                 exclusion_scale=exclusion_scale,
+                penalty=penalty,
+                exclusion=exclusion,
             ),
         )
     observed = min(float(np.concatenate(obj).min()) for _, _, obj in runs.values())

@@ -279,7 +279,10 @@ def bench(
             cfg = load_config(config, set_)
             if k is not None or xi is not None:
                 model = cfg.model.model_copy(
-                    update={"k": k or cfg.model.k, "xi": cfg.model.xi if xi is None else xi}
+                    update={
+                        "k": cfg.model.k if k is None else k,
+                        "xi": cfg.model.xi if xi is None else xi,
+                    }
                 )
                 cfg = cfg.model_copy(update={"model": model})
             stem = Path(config).stem
@@ -313,6 +316,7 @@ def bench(
             stem = (
                 Path(prices).name.split(".")[0] if prices is not None else f"synthetic{synthetic}"
             )
+        penalty_value = cfg.model.penalty.value if penalty_scale is None else None
         if penalty_scale is None:
             penalty_scale = cfg.model.penalty.scale
         out = out or default_out_dir(f"bench-{stem}")
@@ -321,12 +325,18 @@ def bench(
         qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
         instance = (
             f"{stem}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
-            f"windows of {cfg.model.windows.length} rows, lambda = {penalty_scale:g} lambda*"
+            f"windows of {cfg.model.windows.length} rows, "
+            + (
+                f"lambda = {penalty_value:g}"
+                if penalty_value is not None
+                else f"lambda = {penalty_scale:g} lambda*"
+            )
         )
         if qubo.long_short:
-            instance += (
-                f", long/short ({qubo.num_variables} legs), "
-                f"gamma = {cfg.model.penalty.exclusion_scale:g} gamma*"
+            instance += f", long/short ({qubo.num_variables} legs), " + (
+                f"gamma = {cfg.model.penalty.exclusion_value:g}"
+                if cfg.model.penalty.exclusion_value is not None
+                else f"gamma = {cfg.model.penalty.exclusion_scale:g} gamma*"
             )
         typer.echo(
             f"{instance}; {len(cases)} solvers x {repeats} repeats x {reads} reads", err=True
@@ -341,6 +351,8 @@ def bench(
             best_known=best_known,
             progress=lambda label: typer.echo(f"  {label} ...", err=True),
             exclusion_scale=cfg.model.penalty.exclusion_scale,
+            penalty=penalty_value,
+            exclusion=cfg.model.penalty.exclusion_value,
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    FiniteFloat,
+    StrictInt,
     ConfigDict,
     Field,
     FiniteFloat,
@@ -23,6 +25,23 @@ from pydantic import (
 )
 
 from .errors import InputError
+
+
+def date_text(value: Any) -> Any:
+    """A config date as ISO text; YAML reads an unquoted 2020-01-31 as a ``date`` already.
+
+    Text that is not a calendar date raises (pydantic turns it into one config error line).
+    """
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        import pandas as pd
+
+        try:
+            pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"{value!r} is not a calendar date (use YYYY-MM-DD)") from None
+    return value
 
 
 class _Strict(BaseModel):
@@ -50,15 +69,7 @@ class DataConfig(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
-        # YAML reads an unquoted 2020-01-31 as a date
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, str):
-            try:
-                dt.date.fromisoformat(value[:10]) if value[:4].isdigit() else None
-            except ValueError:
-                raise ValueError(f"{value!r} is not a calendar date (use YYYY-MM-DD)") from None
-        return value
+        return date_text(value)
 
     @model_validator(mode="after")
     def _source_options(self) -> DataConfig:
@@ -100,8 +111,8 @@ class PenaltyConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    k: int
-    xi: float = 0.0
+    k: StrictInt
+    xi: FiniteFloat = 0.0
     return_term: Literal["linear", "squared"] = "linear"
     positions: Literal["long_only", "long_short"] = "long_only"
     lookback: int | None = None
@@ -118,7 +129,7 @@ class SolverConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    risk_free_rate: float = 0.0
+    risk_free_rate: FiniteFloat = 0.0
     plots: bool = True
 
 
@@ -170,7 +181,7 @@ class BacktestConfig(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
-        return value.isoformat() if isinstance(value, dt.date) else value
+        return date_text(value)
 
     @field_validator("rebalance")
     @classmethod

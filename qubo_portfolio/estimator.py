@@ -55,7 +55,7 @@ class QuboSelection(BaseOptimization):
         Use only the last ``lookback`` rows (days with calendar windows) of ``X``.
     return_term : {"linear", "squared"}, default="linear"
         ``P^(m) = diag(mu^(m))`` or ``mu^(m) mu^(m)^T``.
-    solver : str, default="sa"
+    solver : str, default="swap"
         A solver name (``qubo-portfolio solvers``).
     num_reads : int, default=20
     seed : int or None, default=0
@@ -88,7 +88,7 @@ class QuboSelection(BaseOptimization):
         windows: Mapping[str, Any] | None = None,
         lookback: int | None = None,
         return_term: str = "linear",
-        solver: str = "sa",
+        solver: str = "swap",
         num_reads: int = 20,
         seed: int | None = 0,
         penalty_scale: float = 1.0,

@@ -18,6 +18,7 @@ Results never depend on the executor: every task carries its own seed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -42,6 +43,10 @@ def check_options(executor: str, workers: int | None, scheduler: str | None) -> 
         raise InputError(f"--workers {workers} must be >= 1")
     if scheduler is not None and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
+    if scheduler is not None and not re.fullmatch(r"(\w+://)?\S+:\d+", scheduler):
+        raise InputError(
+            f"--scheduler {scheduler!r} is not an address (use HOST:PORT or tcp://HOST:PORT)"
+        )
 
 
 def run_tasks(
@@ -119,7 +124,7 @@ def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]
     else:
         try:
             client = Client(scheduler, timeout="10s")
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot reach the Dask scheduler at {scheduler} (check --scheduler)"
             ) from exc

@@ -132,7 +132,10 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
 
 
 def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
-    """Refuse a folder, and an existing file unless ``force``."""
+    """Refuse a folder, an existing file unless ``force``, a path that cannot be created."""
+    from .report import check_creatable
+
+    check_creatable(path)
     if path.is_dir():
         example = path / f"model{_suffix(fmt) if fmt in FORMATS else '.bqm'}"
         raise InputError(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .returns import Window, WindowSpec, apply_lookback, window_bounds
+from .returns import Window, WindowSpec, apply_lookback, lookback_start, window_bounds
 
 ReturnTerm = Literal["linear", "squared"]
 RETURN_TERMS = ("linear", "squared")
@@ -507,7 +507,8 @@ def build_qubo(
     """
     spec = WindowSpec.from_any(windows)
     used = apply_lookback(returns, lookback, spec.unit)
-    bounds = window_bounds(pd.DatetimeIndex(used.index), spec)
+    origin = lookback_start(pd.DatetimeIndex(returns.index), lookback, spec.unit)
+    bounds = window_bounds(pd.DatetimeIndex(used.index), spec, origin=origin)
     return PortfolioQubo(
         window_moments(used, bounds),
         k=k,

@@ -40,8 +40,23 @@ def default_out_dir(config_path: str | Path, root: str | Path = "results") -> Pa
     return out
 
 
+def check_creatable(path: Path, flag: str = "--out") -> None:
+    """Refuse a ``path`` that cannot be created: its nearest existing ancestor must be a
+    folder we may write in."""
+    parent = Path(path).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create {flag} {path}: {parent} is a file (choose another {flag})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot create {flag} {path}: no permission to write in {parent} (choose another {flag})"
+        )
+
+
 def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse an existing non-empty ``out`` unless ``force``."""
+    """Refuse an existing non-empty ``out`` unless ``force``, and one that cannot be created."""
+    check_creatable(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder (choose another --out)")
     if out.is_dir() and any(out.iterdir()) and not force:

@@ -56,6 +56,20 @@ def apply_lookback(
     return returns.loc[returns.index >= first]
 
 
+def lookback_start(
+    index: pd.DatetimeIndex, lookback: int | None, unit: WindowUnit = "trading_days"
+) -> pd.Timestamp | None:
+    """The first calendar day a calendar-day lookback covers, ``last - (lookback - 1)`` days.
+
+    ``None`` for trading days or no lookback. Calendar windows are laid out from this day,
+    not from the first return row after it, so that M does not depend on whether the
+    lookback happens to start on a weekend.
+    """
+    if lookback is None or unit != "calendar_days":
+        return None
+    return index[-1] - pd.Timedelta(days=lookback - 1)
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """How to cut the returns into M averaging windows.
@@ -155,15 +169,19 @@ def _offsets(span: int, length: int, step: int | None, count: int | None) -> np.
 
 
 def window_bounds(
-    index: pd.DatetimeIndex, spec: WindowSpec | Mapping | None = None
+    index: pd.DatetimeIndex,
+    spec: WindowSpec | Mapping | None = None,
+    origin: pd.Timestamp | None = None,
 ) -> list[Window]:
     """The M windows over return rows dated ``index``, oldest first.
 
     Trading days: with T rows, window m holds rows ``[s_m, s_m + L)`` with starts
     ``T-L, T-L-s, ... >= 0`` (``step``) or ``round(linspace(0, T-L, M))`` (``count``).
     Without step or count, consecutive windows do not overlap (s = L), end-anchored.
-    Calendar days: the same over the calendar span ``D`` = days from the first to the last
+    Calendar days: the same over the calendar span ``D`` = days from ``d_0`` to the last
     date inclusive; window m holds the rows dated in ``[d_0 + s_m, d_0 + s_m + L)`` days.
+    ``d_0`` is ``origin`` (the first day of a calendar lookback, :func:`lookback_start`)
+    when given, else the first date.
 
     Raises :class:`InputError` when L exceeds the data or a window has fewer than 2 rows,
     naming both numbers.
@@ -183,7 +201,8 @@ def window_bounds(
         starts = _offsets(n_rows, length, spec.step, spec.count)
         stops = starts + length
     else:
-        days = (index - index[0]).days.to_numpy()
+        first = index[0] if origin is None else min(pd.Timestamp(origin), index[0])
+        days = (index - first).days.to_numpy()
         span = int(days[-1]) + 1
         length = spec.length if spec.length is not None else span
         if length > span:

@@ -58,7 +58,7 @@ class SelectorSpec:
     windows: WindowSpec = field(default_factory=WindowSpec)
     return_term: ReturnTerm = "linear"
     lookback: int | None = None
-    solver: str = "sa"
+    solver: str = "swap"
     num_reads: int = 20
     seed: int | None = 0
     penalty: float | None = None

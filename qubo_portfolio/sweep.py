@@ -554,7 +554,10 @@ class SweepFolder:
         self._file = None
 
     def __enter__(self) -> SweepFolder:
+        from .report import check_creatable
+
         out = self.out
+        check_creatable(out)
         if out.exists() and not out.is_dir():
             raise InputError(f"--out {out} is a file, not a folder (choose another --out)")
         self._created = not out.exists()

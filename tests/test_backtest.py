@@ -23,6 +23,7 @@ from qubo_portfolio.backtest import (
 from qubo_portfolio.backtest_report import write_backtest
 from qubo_portfolio.cli import app
 from qubo_portfolio.errors import InputError
+from qubo_portfolio.metrics import portfolio_measures
 from qubo_portfolio.returns import WindowSpec, simple_returns
 from qubo_portfolio.selector import SelectorSpec, select_assets
 
@@ -464,3 +465,15 @@ def test_penalty_free_solvers_print_no_penalty(result):
         if name == "tabu":
             settings["penalty"] = 0.5
         assert shown in backtest_table(replace(result, settings=settings)), name
+
+
+def test_random_measures_count_a_fall_on_the_first_day():
+    daily = np.array([-0.1, 0.05, 0.02, -0.01])
+    wealth = np.concatenate([[1.0], np.cumprod(1 + daily)])[:, None]
+    index = pd.bdate_range("2021-01-04", periods=len(wealth))
+    sim = Simulation(wealth, np.zeros((1, 1)), np.zeros((1, 1)))
+    mine = random_measures(sim, index).iloc[0]
+    returns = pd.DataFrame({"S": daily}, index=index[1:])
+    expected = portfolio_measures(returns, pd.Series({"S": 1.0}))
+    assert mine["max_drawdown"] == pytest.approx(expected["max_drawdown"], rel=1e-12)
+    assert mine["max_drawdown"] == pytest.approx(0.1)

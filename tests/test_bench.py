@@ -124,3 +124,14 @@ def test_bench_refuses_instance_options_with_a_config(tmp_path):
     assert "--lookback: only without a CONFIG" in result.stderr
     result = CliRunner().invoke(app, ["bench", "--prices", str(tmp_path / "no.csv")])
     assert result.exit_code == 2 and "check --prices" in result.stderr
+
+
+def test_bench_uses_an_absolute_penalty_when_given():
+    qubo = build_qubo(
+        make_returns(100, 10, seed=3), k=3, xi=0.0, windows={"length": 25, "step": 15}
+    )
+    cases = [BenchCase("exact"), BenchCase("exact-bqm")]
+    strong = run_bench(qubo, cases, reads=1, repeats=1, penalty_scale=0.0, penalty=1.0)
+    assert strong.table.set_index("solver").loc["exact-bqm", "feasible_fraction"] == 1.0
+    none = run_bench(qubo, cases, reads=1, repeats=1, penalty_scale=1.0, penalty=0.0)
+    assert none.table.set_index("solver").loc["exact-bqm", "feasible_fraction"] == 0.0

@@ -174,3 +174,15 @@ def test_missing_returns_are_named():
     r.iloc[5, 2] = np.nan
     with pytest.raises(InputError, match="missing values for T02"):
         build_qubo(r, k=2, xi=0.1)
+
+
+def test_calendar_lookback_gives_the_same_number_of_windows_on_every_date():
+    """M = floor((lookback - L) / s) + 1 whether the lookback starts on a weekend or not."""
+    r = make_returns(300, 5, seed=4)
+    spec = {"length": 30, "step": 15, "unit": "calendar_days"}
+    counts = set()
+    for end in r.index[200:230]:
+        qubo = build_qubo(r.loc[:end], k=2, xi=0.1, windows=spec, lookback=180)
+        counts.add(qubo.num_windows)
+        assert qubo.windows[-1].last_date == end
+    assert counts == {(180 - 30) // 15 + 1}

@@ -184,7 +184,7 @@ def get_solver(name: str) -> SolverSpec:
 
 def solve(
     qubo: PortfolioQubo,
-    solver: str = "sa",
+    solver: str = "swap",
     *,
     num_reads: int = 20,
     seed: int | None = 0,
