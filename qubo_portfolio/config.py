@@ -14,11 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    FiniteFloat,
-    StrictInt,
     ConfigDict,
     Field,
     FiniteFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
