@@ -233,10 +233,7 @@ def simulate(
 def _lookback_hint(exc: InputError, selector: SelectorSpec) -> str:
     """``exc``'s text with ``model.lookback`` named ``backtest.lookback``: the backtest cuts
     each decision's returns with ``backtest.lookback`` (``model.lookback`` is not used)."""
-    text = str(exc)
-    if selector.lookback is not None:  # a spec with its own lookback: the text is right
-        return text
-    return text.replace("model.lookback", "backtest.lookback")
+    return str(exc).replace("model.lookback", "backtest.lookback")
 
 
 def _decide(task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec) -> dict[str, Any]:
@@ -620,18 +617,23 @@ def selector_spec(cfg: Config) -> SelectorSpec:
     """The :class:`SelectorSpec` of a config's ``model`` and ``solver`` sections.
 
     ``model.lookback`` is not used: the backtest's own ``backtest.lookback`` cuts the
-    returns each decision sees. ``model.positions: long_short`` is refused: the backtest buys
-    and holds long-only equal-weight portfolios.
+    returns each decision sees. With calendar days for both the backtest and the windows it
+    is passed on as well (a no-op on the cut slice), so that the windows are laid out from
+    the lookback's first calendar day and M is the same at every date
+    (:func:`~qubo_portfolio.returns.lookback_start`). ``model.positions: long_short`` is
+    refused: the backtest buys and holds long-only equal-weight portfolios.
     """
     model, solver = cfg.model, cfg.solver
     if model.positions != "long_only":
         raise InputError(LONG_ONLY_MESSAGE)
+    bt = cfg.backtest
+    calendar = bt is not None and bt.unit == model.windows.unit == "calendar_days"
     return SelectorSpec(
         k=model.k,
         xi=model.xi,
         windows=WindowSpec(**model.windows.model_dump()),
         return_term=model.return_term,
-        lookback=None,
+        lookback=bt.lookback if calendar else None,
         solver=solver.name,
         num_reads=solver.num_reads,
         seed=solver.seed,

@@ -477,3 +477,27 @@ def test_random_measures_count_a_fall_on_the_first_day():
     expected = portfolio_measures(returns, pd.Series({"S": 1.0}))
     assert mine["max_drawdown"] == pytest.approx(expected["max_drawdown"], rel=1e-12)
     assert mine["max_drawdown"] == pytest.approx(0.1)
+
+
+def test_calendar_backtest_has_the_same_number_of_windows_at_every_date():
+    """The windows are laid out from the lookback's first calendar day at every date."""
+    from qubo_portfolio.backtest import backtest_config, selector_spec
+    from qubo_portfolio.config import load_config
+
+    cfg = load_config(
+        REPO / "configs" / "backtest.yaml",
+        [
+            "backtest.unit=calendar_days",
+            "backtest.lookback=180",
+            "backtest.rebalance=30",
+            "backtest.random_subsets=0",
+            "model.windows.unit=calendar_days",
+            "model.windows.length=30",
+            "model.windows.step=15",
+            "report.plots=false",
+        ],
+    )
+    assert selector_spec(cfg).lookback == 180
+    result = backtest_config(cfg, workers=1)
+    assert len(result.rebalances) > 20
+    assert set(result.rebalances["num_windows"]) == {(180 - 30) // 15 + 1}
