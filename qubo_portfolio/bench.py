@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .decode import decode
+from .decode import NoFeasibleSample, decode
 from .errors import InputError
 from .model import PortfolioQubo
 from .solvers import get_solver, solve
@@ -160,7 +160,7 @@ def run_case(
         elapsed = time.perf_counter() - start
         try:
             samples = decode(sampleset, qubo).samples
-        except InputError:  # no feasible read: all misses
+        except NoFeasibleSample:  # all misses
             return elapsed, np.full(len(sampleset), np.inf)
         return elapsed, np.where(samples["feasible"], samples["objective"], np.inf)
 

@@ -18,6 +18,10 @@ from .errors import InputError
 from .model import PortfolioQubo
 
 
+class NoFeasibleSample(InputError):
+    """No read selects exactly K' (legs, no stock on both sides): nothing to decode."""
+
+
 @dataclass(frozen=True)
 class Selection:
     """One decoded sample: an equal-weight portfolio.
@@ -90,12 +94,10 @@ def selection_from_vector(qubo: PortfolioQubo, x: np.ndarray, energy: float) -> 
             for lo, sh in zip(long[held], short[held], strict=True)
         ]
         values = (long[held].astype(float) - short[held].astype(float)) / n_legs
-        feasible = len(legs) == qubo.k and "both" not in sides
     else:
         chosen = legs
         sides = ["long"] * len(chosen)
         values = 1.0 / n_legs
-        feasible = len(chosen) == qubo.k
     weights = pd.Series(values, index=chosen, name="weight", dtype=float)
     weights.index.name = "ticker"
     return Selection(
@@ -103,7 +105,7 @@ def selection_from_vector(qubo: PortfolioQubo, x: np.ndarray, energy: float) -> 
         weights=weights,
         energy=float(energy),
         objective=float(x @ qubo.A @ x),
-        feasible=feasible,
+        feasible=bool(qubo.is_feasible(x)),
         sides=sides,
         legs=legs,
     )
@@ -129,7 +131,7 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     energy = np.repeat(sampleset.record.energy, repeat)
     objective = ((x @ qubo.A) * x).sum(axis=1)
     counts = x.sum(axis=1).astype(int)
-    feasible = counts == qubo.k
+    feasible = qubo.is_feasible(x)
     labels = np.asarray(variables)
     columns = {
         "energy": energy,
@@ -139,9 +141,7 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
         "tickers": [";".join(labels[row > 0]) for row in x],
     }
     if qubo.long_short:
-        both = qubo.count_both_legs(x)
-        feasible &= both == 0
-        columns["both_legs"] = both
+        columns["both_legs"] = qubo.count_both_legs(x)
     table = pd.DataFrame(columns)
     raw_fraction = None
     for name in ("objective_raw", "feasible_raw", "num_selected_raw"):
@@ -152,12 +152,12 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     table.index.name = "read"
     if not feasible.any():
         if qubo.long_short:
-            raise InputError(
+            raise NoFeasibleSample(
                 f"no feasible sample: none of {len(table)} reads holds exactly k = {qubo.k} "
                 "legs with no stock on both sides (raise model.penalty.scale, "
                 "model.penalty.exclusion_scale or solver.num_reads, or set solver.polish: true)"
             )
-        raise InputError(
+        raise NoFeasibleSample(
             f"no feasible sample: none of {len(table)} reads selects exactly k = {qubo.k} assets "
             "(raise model.penalty.scale or model.penalty.value, or solver.num_reads, "
             "or set solver.polish: true)"

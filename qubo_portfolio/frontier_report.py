@@ -248,8 +248,7 @@ def _qubo_points(
     returns: pd.DataFrame, cfg: Config, mu: pd.Series, cov: pd.DataFrame, rf: float
 ) -> tuple[list[QuboPoint], list[str]]:
     """Solve the QUBO for every xi on the in-sample assets that have no missing return."""
-    from .pipeline import build_model
-    from .solvers import solve
+    from .pipeline import build_model, solve_configured
 
     complete = returns.notna().all()
     excluded = [str(t) for t in returns.columns[~complete]]
@@ -271,16 +270,7 @@ def _qubo_points(
     for xi in cfg.frontier.xi_values or [cfg.model.xi]:
         try:
             model = qubo.with_params(xi=float(xi))
-            sampleset = solve(
-                model,
-                cfg.solver.name,
-                num_reads=cfg.solver.num_reads,
-                seed=cfg.solver.seed,
-                penalty=cfg.model.penalty.value,
-                penalty_scale=cfg.model.penalty.scale,
-                polish=cfg.solver.polish,
-                **cfg.solver.params,
-            )
+            sampleset = solve_configured(model, cfg.model, cfg.solver)
             decoded = decode(sampleset, model)
         except InputError as exc:
             raise InputError(f"frontier.xi_values: xi = {xi:g}: {exc}") from exc

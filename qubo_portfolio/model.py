@@ -375,6 +375,11 @@ class PortfolioQubo:
             raise InputError(f"exclusion penalty gamma = {gamma} must be a finite number >= 0")
         return gamma
 
+    def is_feasible(self, x: np.ndarray) -> np.ndarray:
+        """Per row of ``x`` (variable order): exactly K' selected, no stock on both sides."""
+        x = np.asarray(x)
+        return ((x != 0).sum(axis=-1) == self.k) & (self.count_both_legs(x) == 0)
+
     def count_both_legs(self, x: np.ndarray) -> np.ndarray:
         """Per row of ``x`` (samples in variable order), the stocks held on both sides."""
         x = np.asarray(x)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import dimod
 import pandas as pd
 
-from .config import Config, DataConfig, ModelConfig
+from .config import Config, DataConfig, ModelConfig, SolverConfig
 from .data import PriceData, load_prices
 from .decode import Decoded, decode
 from .metrics import equal_weights, portfolio_measures
@@ -48,6 +48,27 @@ def load_data(cfg: DataConfig) -> PriceData:
         max_gap=cfg.max_gap,
         missing=cfg.missing,
         synthetic=cfg.synthetic.model_dump() if cfg.synthetic is not None else None,
+    )
+
+
+def solve_configured(
+    qubo: PortfolioQubo, model: ModelConfig, solver: SolverConfig, seed: int | None = None
+) -> dimod.SampleSet:
+    """Solve ``qubo`` as the ``solver`` section says, with the ``model`` section's penalties.
+
+    ``seed`` replaces ``solver.seed`` (sweeps run one grid point under several seeds).
+    """
+    return solve(
+        qubo,
+        solver.name,
+        num_reads=solver.num_reads,
+        seed=solver.seed if seed is None else seed,
+        penalty=model.penalty.value,
+        penalty_scale=model.penalty.scale,
+        exclusion=model.penalty.exclusion_value,
+        exclusion_scale=model.penalty.exclusion_scale,
+        polish=solver.polish,
+        **solver.params,
     )
 
 
@@ -87,18 +108,7 @@ def run_experiment(cfg: Config) -> RunResult:
     _ = qubo.A
     timings["build_seconds"] = time.perf_counter() - start
 
-    sampleset = solve(
-        qubo,
-        cfg.solver.name,
-        num_reads=cfg.solver.num_reads,
-        seed=cfg.solver.seed,
-        penalty=cfg.model.penalty.value,
-        penalty_scale=cfg.model.penalty.scale,
-        polish=cfg.solver.polish,
-        exclusion=cfg.model.penalty.exclusion_value,
-        exclusion_scale=cfg.model.penalty.exclusion_scale,
-        **cfg.solver.params,
-    )
+    sampleset = solve_configured(qubo, cfg.model, cfg.solver)
     timings.update(sampleset.info["timing"])
     decoded = decode(sampleset, qubo)
 

@@ -412,35 +412,22 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
     best feasible read (None when no read is feasible; long/short: the selected legs
     ``long:<t>``/``short:<t>``) and ``solve_seconds`` (solver and polish wall time).
     """
-    from .decode import decode
-    from .solvers import solve
+    from .decode import NoFeasibleSample, decode
+    from .pipeline import solve_configured
 
-    model, solver = task.model, task.solver
+    model = task.model
     qubo = PortfolioQubo(
         moments[task.scheme], model.k, model.xi, model.return_term, model.positions
     )
-    sampleset = solve(
-        qubo,
-        solver.name,
-        num_reads=solver.num_reads,
-        seed=task.seed,
-        penalty=model.penalty.value,
-        penalty_scale=model.penalty.scale,
-        polish=solver.polish,
-        exclusion=model.penalty.exclusion_value,
-        exclusion_scale=model.penalty.exclusion_scale,
-        **solver.params,
-    )
+    sampleset = solve_configured(qubo, model, task.solver, seed=task.seed)
     info = sampleset.info
     seconds = float(sum(info["timing"].values()))
     row: dict[str, Any] = {"penalty": info.get("penalty"), "solve_seconds": seconds}
-    have = sampleset.variables
-    x = sampleset.record.sample[:, [have.index(v) for v in qubo.variables]]
-    feasible = (x.sum(axis=1) == qubo.k) & (qubo.count_both_legs(x) == 0)
-    if not feasible.any():  # no feasible read: nothing to decode
+    try:
+        decoded = decode(sampleset, qubo)
+    except NoFeasibleSample:  # a penalty sweep's data, not an error
         row.update(feasible_fraction=0.0, objective=None, energy=None, tickers=None)
         return row
-    decoded = decode(sampleset, qubo)
     raw = decoded.feasible_fraction_raw
     row.update(
         feasible_fraction=decoded.feasible_fraction if raw is None else raw,

@@ -150,7 +150,6 @@ def run_sa(
     """
     from dwave.samplers import SimulatedAnnealingSampler
 
-    check_sa_params(params)
     beta_range = params.pop("beta_range", "objective")
     if isinstance(beta_range, str):
         if beta_range == "objective":
@@ -173,6 +172,5 @@ def run_tabu(
     """dwave-samplers ``TabuSampler`` on ``qubo.to_bqm(penalty, exclusion=...)``."""
     from dwave.samplers import TabuSampler
 
-    check_tabu_params(params)
     bqm = qubo.to_bqm(penalty=penalty, exclusion=exclusion)
     return TabuSampler().sample(bqm, num_reads=num_reads, seed=seed, **params)

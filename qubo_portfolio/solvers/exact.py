@@ -122,8 +122,6 @@ def run_exact(
 
     Energies are ``x^T A x``; every sample is feasible.
     """
-    if params:
-        raise InputError(f"solver exact takes no solver.params (got {', '.join(params)})")
     if qubo.long_short:
         idx, values = best_long_short(qubo.A, qubo.k, top=num_reads)
     else:
@@ -145,8 +143,6 @@ def run_exact_bqm(
     **params: Any,
 ) -> dimod.SampleSet:
     """dimod ``ExactSolver`` on the penalty BQM; the ``num_reads`` lowest-energy states."""
-    if params:
-        raise InputError(f"solver exact-bqm takes no solver.params (got {', '.join(params)})")
     if qubo.num_variables > MAX_EXACT_BQM_VARIABLES:
         if qubo.long_short:
             raise InputError(

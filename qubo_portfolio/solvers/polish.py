@@ -36,6 +36,32 @@ _WARM = False
 
 
 @njit(cache=True)
+def _best_drop(A, x, h, twin, paired_only):
+    """The selected leg whose removal lowers ``E`` most (``E(x - e_i) - E(x) = A_ii - 2 h_i``),
+    among the legs held together with their twin when ``paired_only``; -1 when none."""
+    best = np.inf
+    ib = -1
+    for i in range(x.size):
+        t = twin[i]
+        if x[i] != 0 and (not paired_only or (t >= 0 and x[t] != 0)):
+            v = A[i, i] - 2.0 * h[i]
+            if v < best:
+                best = v
+                ib = i
+    return ib
+
+
+@njit(cache=True)
+def _flip(A, x, h, i, value):
+    """Set ``x_i = value`` (0 or 1, a change) and update the fields ``h = A x``."""
+    x[i] = value
+    sign = 1.0 if value else -1.0
+    row = A[i]
+    for m in range(x.size):
+        h[m] += sign * row[m]
+
+
+@njit(cache=True)
 def _repair_kernel(A, x, h, k, twin):
     """Greedy repair of ``x`` to exactly ``k`` ones and no pair of twins selected together;
     ``h = A x`` is kept up to date.
@@ -49,36 +75,14 @@ def _repair_kernel(A, x, h, k, twin):
     dropped = 0
     added = 0
     while True:  # pairs held whole: drop the leg whose removal lowers E most
-        best = np.inf
-        ib = -1
-        for i in range(K):
-            t = twin[i]
-            if x[i] != 0 and t >= 0 and x[t] != 0:
-                v = A[i, i] - 2.0 * h[i]
-                if v < best:
-                    best = v
-                    ib = i
+        ib = _best_drop(A, x, h, twin, True)
         if ib < 0:
             break
-        x[ib] = 0
-        row = A[ib]
-        for m in range(K):
-            h[m] -= row[m]
+        _flip(A, x, h, ib, 0)
         count -= 1
         dropped += 1
     while count > k:
-        best = np.inf
-        ib = -1
-        for i in range(K):
-            if x[i] != 0:
-                v = A[i, i] - 2.0 * h[i]  # E(x - e_i) - E(x)
-                if v < best:
-                    best = v
-                    ib = i
-        x[ib] = 0
-        row = A[ib]
-        for m in range(K):
-            h[m] -= row[m]
+        _flip(A, x, h, _best_drop(A, x, h, twin, False), 0)
         count -= 1
         dropped += 1
     while count < k:
@@ -91,10 +95,7 @@ def _repair_kernel(A, x, h, k, twin):
                 if v < best:
                     best = v
                     jb = j
-        x[jb] = 1
-        row = A[jb]
-        for m in range(K):
-            h[m] += row[m]
+        _flip(A, x, h, jb, 1)
         count += 1
         added += 1
     return dropped, added
