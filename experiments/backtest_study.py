@@ -20,11 +20,11 @@ import platform
 import time
 from pathlib import Path
 
-from qubo_portfolio.backtest import backtest_config
-from qubo_portfolio.backtest_report import write_backtest
-from qubo_portfolio.config import load_config
-from qubo_portfolio.pipeline import load_data
-from qubo_portfolio.report import staged_output
+from qubo_portfolio.output.backtest import write_backtest
+from qubo_portfolio.output.run import staged_output
+from qubo_portfolio.workflows.backtest import backtest_config
+from qubo_portfolio.workflows.config import load_config
+from qubo_portfolio.workflows.run import load_data
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PRICES = HERE.parents[1] / "shared" / "data" / "sp500_close_2013_2018.csv.gz"

@@ -8,11 +8,11 @@
 5
 """
 
-from .data import PriceData, load_prices
-from .decode import Decoded, Selection, decode
+from .core.data import PriceData, load_prices
+from .core.decode import Decoded, Selection, decode
+from .core.model import PortfolioQubo, WindowMoments, build_qubo, window_moments
+from .core.returns import Window, WindowSpec, simple_returns, window_bounds
 from .errors import InputError
-from .model import PortfolioQubo, WindowMoments, build_qubo, window_moments
-from .returns import Window, WindowSpec, simple_returns, window_bounds
 from .solvers import SOLVERS, get_solver, solve
 
 __version__ = "0.1.0"

@@ -73,8 +73,8 @@ def run_and_write(
     Returns ``(cfg, result, out)``; ``write(result, folder, plots=...)`` fills the staged
     folder that replaces ``out`` only when it is complete.
     """
-    from .config import load_config
-    from .report import check_out_dir, default_out_dir, staged_output
+    from .output.run import check_out_dir, default_out_dir, staged_output
+    from .workflows.config import load_config
 
     cfg = load_config(config, overrides)
     out = out or default_out_dir(config)
@@ -95,8 +95,8 @@ def run(
 ) -> None:
     """Run one experiment: build the QUBO, solve it, write summary.json, CSVs and plots."""
     with user_errors(debug):
-        from .pipeline import run_experiment
-        from .report import console_table, write_run
+        from .output.run import console_table, write_run
+        from .workflows.run import run_experiment
 
         _, result, out = run_and_write(config, set_, out, force, run_experiment, write_run)
         typer.echo(console_table(result))
@@ -113,7 +113,7 @@ def frontier(
 ) -> None:
     """Markowitz portfolios, exact frontier, random cloud and the QUBO selections per xi."""
     with user_errors(debug):
-        from .frontier_report import frontier_table, run_frontier, write_frontier
+        from .output.frontier import frontier_table, run_frontier, write_frontier
 
         cfg, result, out = run_and_write(config, set_, out, force, run_frontier, write_frontier)
         typer.echo(frontier_table(result))
@@ -144,10 +144,10 @@ def export(
 ) -> None:
     """Write the config's model to a file for other samplers (penalty BQM, CQM, LP, JSON)."""
     with user_errors(debug):
-        from .config import load_config
-        from .export import check_target, export_model, format_of
-        from .pipeline import build_model, load_data
-        from .returns import simple_returns
+        from .core.returns import simple_returns
+        from .output.export import check_target, export_model, format_of
+        from .workflows.config import load_config
+        from .workflows.run import build_model, load_data
 
         cfg = load_config(config, set_)
         check_target(out, force, format_)  # a folder, or an existing file without --force
@@ -252,11 +252,11 @@ def bench(
 ) -> None:
     """Benchmark solvers on one instance: bench.csv, bench.md and a PNG of objectives."""
     with user_errors(debug):
-        from .bench import DEFAULT_CASES, BenchCase, run_bench, write_bench
-        from .config import load_config, validate_config
-        from .pipeline import build_model, load_data
-        from .report import check_out_dir, default_out_dir, staged_output
-        from .returns import simple_returns
+        from .core.returns import simple_returns
+        from .output.run import check_out_dir, default_out_dir, staged_output
+        from .workflows.bench import DEFAULT_CASES, BenchCase, run_bench, write_bench
+        from .workflows.config import load_config, validate_config
+        from .workflows.run import build_model, load_data
 
         sources = sum(x is not None for x in (config, prices, synthetic))
         if sources != 1:
@@ -383,8 +383,8 @@ def backtest(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        from .backtest import backtest_config
-        from .backtest_report import backtest_table, write_backtest
+        from .output.backtest import backtest_table, write_backtest
+        from .workflows.backtest import backtest_config
 
         console = Console(stderr=True)
         columns = ("rebalance dates", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -431,8 +431,8 @@ def sweep(
 ) -> None:
     """Sweep the config's grid x seeds: results.csv (resumable), plots and a summary table."""
     with user_errors(debug):
-        from .config import load_config
-        from .sweep import plan_sweep, run_sweep, sweep_table, write_sweep_plots
+        from .workflows.config import load_config
+        from .workflows.sweep import plan_sweep, run_sweep, sweep_table, write_sweep_plots
 
         cfg = load_config(config, set_)
         plan = plan_sweep(cfg, str(config))

@@ -28,8 +28,8 @@ import pandas as pd
 import sklearn.utils.validation as skv
 from skfolio.optimization._base import BaseOptimization
 
-from .returns import WindowSpec
-from .selector import SelectorSpec, select_assets
+from .core.returns import WindowSpec
+from .workflows.selector import SelectorSpec, select_assets
 
 
 class QuboSelection(BaseOptimization):
@@ -39,7 +39,7 @@ class QuboSelection(BaseOptimization):
     returns ``X`` (the last ``lookback`` rows), solves ``min x^T A x  s.t.  sum x = K'`` with
     ``solver`` and holds the best feasible read in equal weights: ``w_i = 1/K'`` if selected,
     else 0. The CLI backtest decides through the same function
-    (:func:`qubo_portfolio.selector.select_assets`), so both pick the same assets from the
+    (:func:`qubo_portfolio.workflows.selector.select_assets`), so both pick the same assets from the
     same returns.
 
     Parameters

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from qubo_portfolio.backtest import (
+from qubo_portfolio.cli import app
+from qubo_portfolio.core.metrics import portfolio_measures
+from qubo_portfolio.core.returns import WindowSpec, simple_returns
+from qubo_portfolio.errors import InputError
+from qubo_portfolio.output.backtest import write_backtest
+from qubo_portfolio.workflows.backtest import (
     Simulation,
     lookback_slice,
     percentile_of,
@@ -20,12 +25,7 @@ from qubo_portfolio.backtest import (
     run_backtest,
     simulate,
 )
-from qubo_portfolio.backtest_report import write_backtest
-from qubo_portfolio.cli import app
-from qubo_portfolio.errors import InputError
-from qubo_portfolio.metrics import portfolio_measures
-from qubo_portfolio.returns import WindowSpec, simple_returns
-from qubo_portfolio.selector import SelectorSpec, select_assets
+from qubo_portfolio.workflows.selector import SelectorSpec, select_assets
 
 from helpers import REPO, make_returns
 
@@ -349,7 +349,7 @@ def test_cross_val_predict_and_grid_search():
 
 def test_import_stays_light():
     code = (
-        "import sys, qubo_portfolio, qubo_portfolio.backtest, qubo_portfolio.backtest_report; "
+        "import sys, qubo_portfolio, qubo_portfolio.workflows.backtest, qubo_portfolio.output.backtest; "
         "print(any(m.split('.')[0] in ('skfolio', 'sklearn', 'matplotlib') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -436,8 +436,8 @@ def test_cli_bad_input_is_one_line(tmp_path, prices, extra, message):
 
 
 def test_long_short_is_refused_in_one_line(tmp_path, prices):
-    from qubo_portfolio.backtest import selector_spec
-    from qubo_portfolio.config import load_config
+    from qubo_portfolio.workflows.backtest import selector_spec
+    from qubo_portfolio.workflows.config import load_config
 
     config = write_case(tmp_path, prices)
     args = ["backtest", str(config), "--out", str(tmp_path / "o"), "--workers", "1"]
@@ -456,7 +456,7 @@ def test_long_short_is_refused_in_one_line(tmp_path, prices):
 def test_penalty_free_solvers_print_no_penalty(result):
     from dataclasses import replace
 
-    from qubo_portfolio.backtest_report import backtest_table
+    from qubo_portfolio.output.backtest import backtest_table
 
     assert result.settings["solver"] == "exact"
     assert "penalty -" in backtest_table(result) and "penalty scale" not in backtest_table(result)
@@ -481,8 +481,8 @@ def test_random_measures_count_a_fall_on_the_first_day():
 
 def test_calendar_backtest_has_the_same_number_of_windows_at_every_date():
     """The windows are laid out from the lookback's first calendar day at every date."""
-    from qubo_portfolio.backtest import backtest_config, selector_spec
-    from qubo_portfolio.config import load_config
+    from qubo_portfolio.workflows.backtest import backtest_config, selector_spec
+    from qubo_portfolio.workflows.config import load_config
 
     cfg = load_config(
         REPO / "configs" / "backtest.yaml",

@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from qubo_portfolio import build_qubo, decode, solve
-from qubo_portfolio.bench import BenchCase, run_bench, summarize, tts99
 from qubo_portfolio.cli import app
 from qubo_portfolio.errors import InputError
+from qubo_portfolio.workflows.bench import BenchCase, run_bench, summarize, tts99
 
 from helpers import REPO, make_returns
 

@@ -1,7 +1,7 @@
 import pytest
 
-from qubo_portfolio.config import load_config, parse_override, validate_config
 from qubo_portfolio.errors import InputError
+from qubo_portfolio.workflows.config import load_config, parse_override, validate_config
 
 
 def write(tmp_path, text):

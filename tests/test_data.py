@@ -1,4 +1,4 @@
-"""Tests of qubo_portfolio.data: loading, validation, cleaning and the report."""
+"""Tests of qubo_portfolio.core.data: loading, validation, cleaning and the report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qubo_portfolio.data import (
+from qubo_portfolio.core.data import (
     PriceData,
     clean_prices,
     load_prices,

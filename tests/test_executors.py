@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.executors import run_tasks
+from qubo_portfolio.workflows.executors import run_tasks
 
 
 def scaled_sum(task, shared):

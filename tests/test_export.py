@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from qubo_portfolio import build_qubo, decode, solve
 from qubo_portfolio.cli import app
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.export import FORMATS, export_model, load_model, lp_label, lp_labels
+from qubo_portfolio.output.export import FORMATS, export_model, load_model, lp_label, lp_labels
 
 from helpers import make_returns
 

@@ -1,4 +1,4 @@
-"""Tests of qubo_portfolio.frontier against hand computations and an independent SLSQP solver.
+"""Tests of qubo_portfolio.classical.frontier against hand computations and an independent SLSQP solver.
 
 Real data: skfolio's bundled S&P 500 sample (20 stocks), last three years, as is and with
 staggered listings (leading NaN in a few columns, so the covariance is pairwise).
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from qubo_portfolio import frontier
+from qubo_portfolio.classical import frontier
 from qubo_portfolio.errors import InputError
 
 TOL = 1e-6
@@ -427,6 +427,6 @@ def test_to_dict_is_json(complete_returns):
 
 
 def test_import_does_not_load_cvxpy():
-    code = "import sys, qubo_portfolio.frontier; print('cvxpy' in sys.modules)"
+    code = "import sys, qubo_portfolio.classical.frontier; print('cvxpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from qubo_portfolio import frontier
+from qubo_portfolio.classical import frontier
 from qubo_portfolio.cli import app
-from qubo_portfolio.returns import simple_returns
+from qubo_portfolio.core.returns import simple_returns
 
 from helpers import REPO
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from qubo_portfolio import build_qubo, decode, solve
 from qubo_portfolio.cli import app
-from qubo_portfolio.decode import selection_from_vector
+from qubo_portfolio.core.decode import selection_from_vector
+from qubo_portfolio.core.metrics import portfolio_measures
+from qubo_portfolio.core.returns import window_bounds
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.metrics import portfolio_measures
-from qubo_portfolio.returns import window_bounds
 
 from helpers import REPO, make_returns
 

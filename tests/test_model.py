@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qubo_portfolio import build_qubo
+from qubo_portfolio.core.returns import window_bounds
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.returns import window_bounds
 
 from helpers import make_returns
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from qubo_portfolio.network import (
+from qubo_portfolio.classical.network import (
     correlation_distance,
     correlation_network,
     diversification,
@@ -96,8 +96,8 @@ def test_sampled_subsets_are_seeded_and_small_selections_have_no_figure():
 def test_import_qubo_portfolio_does_not_load_the_network_or_plots():
     code = (
         "import sys, qubo_portfolio; "
-        "print(sorted(m for m in ('qubo_portfolio.network', 'qubo_portfolio.plots', "
-        "'matplotlib', 'qubo_portfolio.export') if m in sys.modules))"
+        "print(sorted(m for m in ('qubo_portfolio.classical.network', 'qubo_portfolio.output.plots', "
+        "'matplotlib', 'qubo_portfolio.output.export') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]"

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qubo_portfolio.core.returns import WindowSpec, apply_lookback, simple_returns, window_bounds
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.returns import WindowSpec, apply_lookback, simple_returns, window_bounds
 
 
 def test_simple_returns_match_definition_and_keep_gaps():

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from qubo_portfolio import build_qubo, decode, solve
-from qubo_portfolio.config import load_config
+from qubo_portfolio.core.returns import simple_returns
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.pipeline import build_model, load_data
-from qubo_portfolio.returns import simple_returns
 from qubo_portfolio.solvers import SOLVERS, get_solver
+from qubo_portfolio.workflows.config import load_config
+from qubo_portfolio.workflows.run import build_model, load_data
 
 from helpers import REPO, make_returns
 

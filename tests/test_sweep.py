@@ -13,12 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import qubo_portfolio.model
-from qubo_portfolio import sweep
+import qubo_portfolio.core.model
 from qubo_portfolio.cli import app
-from qubo_portfolio.config import validate_config
+from qubo_portfolio.core.model import WindowMoments
 from qubo_portfolio.errors import InputError
-from qubo_portfolio.model import WindowMoments
+from qubo_portfolio.workflows import sweep
+from qubo_portfolio.workflows.config import validate_config
 
 from helpers import REPO
 
@@ -307,13 +307,13 @@ def test_a_different_config_in_a_used_folder_is_refused(tmp_path):
 
 def test_moments_once_per_data_set_and_window_scheme(tmp_path, monkeypatch):
     calls = []
-    original = qubo_portfolio.model.window_moments
+    original = qubo_portfolio.core.model.window_moments
 
     def counting(returns, windows):
         calls.append((returns.shape, len(windows)))
         return original(returns, windows)
 
-    monkeypatch.setattr(qubo_portfolio.model, "window_moments", counting)
+    monkeypatch.setattr(qubo_portfolio.core.model, "window_moments", counting)
     shipped = []
     real_run_tasks = sweep.run_tasks
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import dimod
 
+from ..core.model import PortfolioQubo
 from ..errors import InputError
-from ..model import PortfolioQubo
 from . import dwave, exact
 
 
@@ -204,7 +204,7 @@ def solve(
     Examples
     --------
     >>> from qubo_portfolio import build_qubo, load_prices, solve
-    >>> from qubo_portfolio.returns import simple_returns
+    >>> from qubo_portfolio.core.returns import simple_returns
     >>> r = simple_returns(load_prices("sample").prices).iloc[-126:]
     >>> qubo = build_qubo(r, k=4, xi=0.5, windows={"length": 21, "step": 10})
     >>> sampleset = solve(qubo, "exact", num_reads=3)

@@ -11,8 +11,8 @@ from typing import Any
 import dimod
 import numpy as np
 
+from ..core.model import PortfolioQubo
 from ..errors import InputError
-from ..model import PortfolioQubo
 
 SA_PARAMETERS = {
     "num_sweeps": "sweeps per read (dwave-samplers default 1000)",

@@ -17,8 +17,8 @@ from typing import Any
 import dimod
 import numpy as np
 
+from ..core.model import PortfolioQubo
 from ..errors import InputError
-from ..model import PortfolioQubo
 
 MAX_SUBSETS = 5_000_000
 MAX_EXACT_BQM_VARIABLES = 20

@@ -1,10 +1,10 @@
 """One selection decision: daily returns up to a date -> the K' tickers to hold.
 
-:func:`select_assets` builds the QUBO of ``returns`` (:func:`~qubo_portfolio.model.build_qubo`),
+:func:`select_assets` builds the QUBO of ``returns`` (:func:`~qubo_portfolio.core.model.build_qubo`),
 solves it (:func:`~qubo_portfolio.solvers.solve`) and decodes the best feasible read
-(:func:`~qubo_portfolio.decode.decode`). :class:`SelectorSpec` holds everything but the
+(:func:`~qubo_portfolio.core.decode.decode`). :class:`SelectorSpec` holds everything but the
 returns, so that a walk-forward backtest ships one small spec to every worker and one returns
-slice per rebalance date. The backtest (:mod:`qubo_portfolio.backtest`) and the scikit-learn
+slice per rebalance date. The backtest (:mod:`qubo_portfolio.workflows.backtest`) and the scikit-learn
 estimator (:class:`qubo_portfolio.estimator.QuboSelection`) both decide through here, so they
 pick the same assets from the same returns.
 """
@@ -18,10 +18,10 @@ from typing import Any
 import dimod
 import pandas as pd
 
-from .decode import Decoded, decode
-from .model import PortfolioQubo, ReturnTerm, build_qubo
-from .returns import WindowSpec
-from .solvers import solve
+from ..core.decode import Decoded, decode
+from ..core.model import PortfolioQubo, ReturnTerm, build_qubo
+from ..core.returns import WindowSpec
+from ..solvers import solve
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import frontier
-from .config import Config
-from .data import PriceData
-from .decode import Selection, decode
-from .errors import InputError
-from .returns import apply_lookback, simple_returns
+from ..classical import frontier
+from ..core.data import PriceData
+from ..core.decode import Selection, decode
+from ..core.returns import apply_lookback, simple_returns
+from ..errors import InputError
+from ..workflows.config import Config
 
 MARKOWITZ = (
     "min_volatility",
@@ -113,7 +113,7 @@ def in_sample(returns: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 def run_frontier(cfg: Config) -> FrontierResult:
     """Estimate, optimize, sample the cloud and solve the QUBO for every xi of one config."""
-    from .pipeline import load_data
+    from ..workflows.run import load_data
 
     if cfg.model.positions != "long_only":
         raise InputError(
@@ -248,7 +248,7 @@ def _qubo_points(
     returns: pd.DataFrame, cfg: Config, mu: pd.Series, cov: pd.DataFrame, rf: float
 ) -> tuple[list[QuboPoint], list[str]]:
     """Solve the QUBO for every xi on the in-sample assets that have no missing return."""
-    from .pipeline import build_model, solve_configured
+    from ..workflows.run import build_model, solve_configured
 
     complete = returns.notna().all()
     excluded = [str(t) for t in returns.columns[~complete]]
@@ -293,7 +293,7 @@ def _qubo_points(
 
 def frontier_summary(result: FrontierResult) -> dict[str, Any]:
     """The ``portfolios.json`` payload."""
-    from . import __version__
+    from .._version import __version__
 
     cfg = result.config
     returns = result.returns
@@ -345,7 +345,7 @@ def frontier_summary(result: FrontierResult) -> dict[str, Any]:
 
 def write_frontier(result: FrontierResult, folder: Path, plots: bool = True) -> list[Path]:
     """Write one frontier run's files into ``folder`` (use inside ``staged_output``)."""
-    from .report import write_json
+    from .run import write_json
 
     written = []
     path = folder / "portfolios.json"

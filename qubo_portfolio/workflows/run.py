@@ -1,7 +1,7 @@
 """One experiment, end to end: config -> prices -> returns -> QUBO -> samples -> portfolio.
 
 :func:`run_experiment` does the work and returns a :class:`RunResult`; writing files is
-:mod:`qubo_portfolio.report`'s job.
+:mod:`qubo_portfolio.output.run`'s job.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import dimod
 import pandas as pd
 
+from ..core.data import PriceData, load_prices
+from ..core.decode import Decoded, decode
+from ..core.metrics import equal_weights, portfolio_measures
+from ..core.model import PortfolioQubo, build_qubo
+from ..core.returns import WindowSpec, simple_returns
+from ..solvers import solve
 from .config import Config, DataConfig, ModelConfig, SolverConfig
-from .data import PriceData, load_prices
-from .decode import Decoded, decode
-from .metrics import equal_weights, portfolio_measures
-from .model import PortfolioQubo, build_qubo
-from .returns import WindowSpec, simple_returns
-from .solvers import solve
 
 
 @dataclass
@@ -34,7 +34,7 @@ class RunResult:
     metrics: dict[str, float]
     benchmark: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
-    diversification: dict | None = None  # see qubo_portfolio.network.diversification
+    diversification: dict | None = None  # see qubo_portfolio.classical.network.diversification
 
 
 def load_data(cfg: DataConfig) -> PriceData:
@@ -119,7 +119,7 @@ def run_experiment(cfg: Config) -> RunResult:
     benchmark = portfolio_measures(used, equal_weights(qubo.tickers), rf)
     timings["metrics_seconds"] = time.perf_counter() - start
 
-    from .network import diversification
+    from ..classical.network import diversification
 
     start = time.perf_counter()
     spread = diversification(used, decoded.best.tickers)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .metrics import equal_weights, portfolio_returns
+from ...core.metrics import equal_weights, portfolio_returns
 
 if TYPE_CHECKING:
-    from .backtest import BacktestResult
-    from .frontier_report import FrontierResult
-    from .pipeline import RunResult
+    from ...workflows.backtest import BacktestResult
+    from ...workflows.run import RunResult
+    from ..frontier import FrontierResult
 
 
 def _pyplot():
@@ -73,7 +73,7 @@ SHORT_COLOR = "tab:red"
 
 
 def _network(result: RunResult):
-    from .network import correlation_network
+    from ...classical.network import correlation_network
 
     return correlation_network(result.returns)
 
@@ -179,7 +179,7 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
 
     Nothing is written (``None``) when fewer than 2 assets are selected.
     """
-    from .network import random_subset_distances
+    from ...classical.network import random_subset_distances
 
     spread = result.diversification or {}
     if spread.get("mean_tree_distance") is None:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 EXECUTORS = ("local", "dask")
 

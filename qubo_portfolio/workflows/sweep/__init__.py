@@ -9,7 +9,7 @@ A sweep is the ``sweep`` section of a config::
 Every combination of the grid values (the Cartesian product, in the order given) is solved
 once per seed (the solver seed). :func:`plan_sweep` checks every key and builds the config
 of every grid point; :func:`run_sweep` runs the missing (point, seed) pairs through
-:func:`qubo_portfolio.executors.run_tasks` and appends one row per pair to ``results.csv``
+:func:`qubo_portfolio.workflows.executors.run_tasks` and appends one row per pair to ``results.csv``
 the moment it finishes.
 
 The output folder:
@@ -24,7 +24,7 @@ The output folder:
 - ``.sweep.lock``: held while a sweep writes, so two sweeps cannot append to one folder.
 
 Work is shared, not repeated: the prices of each distinct ``data`` section are loaded once,
-and the xi-free window moments (:class:`~qubo_portfolio.model.WindowMoments`) once per data
+and the xi-free window moments (:class:`~qubo_portfolio.core.model.WindowMoments`) once per data
 set and window scheme (``data.*``, ``model.lookback``, ``model.windows.*``), in this process.
 Tasks receive only those moments (K x K matrices, sent to each worker once) and rebuild
 ``PortfolioQubo(moments, k, xi, return_term, positions)``; the in-sample measures of each
@@ -56,11 +56,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import __version__
-from .config import Config, ModelConfig, SolverConfig, set_dotted, validate_config
-from .errors import InputError
-from .executors import check_options, default_workers, run_tasks
-from .model import PortfolioQubo, WindowMoments
+from ..._version import __version__
+from ...core.model import PortfolioQubo, WindowMoments
+from ...errors import InputError
+from ..config import Config, ModelConfig, SolverConfig, set_dotted, validate_config
+from ..executors import check_options, default_workers, run_tasks
 
 RESULTS_FILE = "results.csv"
 STATE_FILE = "sweep.json"
@@ -275,7 +275,7 @@ def plan_sweep(cfg: Config, source: str = "config") -> SweepPlan:
 
 
 def _check_solver(solver: SolverConfig, where: str) -> None:
-    from .solvers import get_solver
+    from ...solvers import get_solver
 
     try:
         spec = get_solver(solver.name)
@@ -348,9 +348,9 @@ def prepare_schemes(
     (data section as JSON -> :func:`data_fingerprint`). Every point's model is checked
     against its data here (``k`` in range, ...), before anything runs.
     """
-    from .metrics import equal_weights, portfolio_measures
-    from .pipeline import build_model, in_sample_returns, load_data
-    from .returns import simple_returns
+    from ...core.metrics import equal_weights, portfolio_measures
+    from ...core.returns import simple_returns
+    from ..run import build_model, in_sample_returns, load_data
 
     returns_by_data: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
@@ -412,8 +412,8 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
     best feasible read (None when no read is feasible; long/short: the selected legs
     ``long:<t>``/``short:<t>``) and ``solve_seconds`` (solver and polish wall time).
     """
-    from .decode import NoFeasibleSample, decode
-    from .pipeline import solve_configured
+    from ...core.decode import NoFeasibleSample, decode
+    from ..run import solve_configured
 
     model = task.model
     qubo = PortfolioQubo(
@@ -541,7 +541,7 @@ class SweepFolder:
         self._file = None
 
     def __enter__(self) -> SweepFolder:
-        from .report import check_creatable
+        from ...output.run import check_creatable
 
         out = self.out
         check_creatable(out)
@@ -788,7 +788,7 @@ def _measures(
     """
     key = (long_short, tickers)
     if key not in scheme._measures:
-        from .metrics import equal_weights, portfolio_measures
+        from ...core.metrics import equal_weights, portfolio_measures
 
         weights = leg_weights(tickers) if long_short else equal_weights(tickers)
         scheme._measures[key] = portfolio_measures(scheme.in_sample, weights, rf)
@@ -1013,7 +1013,7 @@ def write_sweep_plots(result: SweepResult) -> list[Path]:
     - ``sweep_heatmap.png`` (needs xi and a penalty key): xi x penalty, median objective;
     - ``sweep_frontier.png``: the best selection per xi in volatility/return, 1/N marked.
     """
-    from . import plots
+    from ...output import plots
 
     plan = result.plan
     keys = list(plan.keys)

@@ -15,7 +15,7 @@ in a JSON-serializable report. Every problem with the input raises
 
 Examples
 --------
->>> from qubo_portfolio.data import load_prices
+>>> from qubo_portfolio.core.data import load_prices
 >>> data = load_prices("synthetic", synthetic={"assets": 5, "days": 30, "seed": 1})
 >>> data.prices.shape
 (30, 5)

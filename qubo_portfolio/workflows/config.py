@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def date_text(value: Any) -> Any:
@@ -209,7 +209,7 @@ class SweepConfig(_Strict):
 
     ``grid`` maps dotted config keys (``model.xi``, ``model.penalty.scale``,
     ``solver.params.num_sweeps``, ...) to lists of values; which keys may be swept is checked
-    by :func:`qubo_portfolio.sweep.plan_sweep`. ``seeds`` are solver seeds.
+    by :func:`qubo_portfolio.workflows.sweep.plan_sweep`. ``seeds`` are solver seeds.
     """
 
     grid: dict[str, list[Any]] = Field(default_factory=dict)

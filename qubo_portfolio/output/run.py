@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .errors import InputError
-from .metrics import MEASURES
+from .._version import __version__
+from ..core.metrics import MEASURES
+from ..errors import InputError
 
 if TYPE_CHECKING:
-    from .pipeline import RunResult
+    from ..workflows.run import RunResult
 
 
 def default_out_dir(config_path: str | Path, root: str | Path = "results") -> Path:
@@ -186,7 +186,7 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
     result.decoded.samples.to_csv(path)
     written.append(path)
     if plots:
-        from .network import correlation_network
+        from ..classical.network import correlation_network
         from .plots import plot_cumulative_returns, plot_diversification, plot_network
 
         written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))

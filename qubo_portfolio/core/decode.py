@@ -14,7 +14,7 @@ import dimod
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .model import PortfolioQubo
 
 

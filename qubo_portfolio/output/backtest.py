@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .backtest import BacktestResult
-from .metrics import MEASURES
-from .report import write_json
+from .._version import __version__
+from ..core.metrics import MEASURES
+from ..workflows.backtest import BacktestResult
+from .run import write_json
 
 ROWS = (*MEASURES, "final_wealth", "cagr", "turnover", "total_costs")
 """The measures of every curve, in the order of the console table."""
@@ -78,8 +78,8 @@ def _windows_text(settings: dict[str, Any]) -> str:
 
 def _uses_penalty(name: str) -> bool:
     """Whether solver ``name`` solves the penalty BQM (True for an unknown name)."""
-    from .errors import InputError
-    from .solvers import get_solver
+    from ..errors import InputError
+    from ..solvers import get_solver
 
     try:
         return get_solver(name).uses_penalty

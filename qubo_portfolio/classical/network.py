@@ -14,7 +14,7 @@ uniform draws): its ``percentile`` is the share of random subsets (in %) that ar
 spread out (ties count half). A long/short selection is measured on the stocks it holds,
 whatever their side.
 
-networkx is imported inside the functions (matplotlib in :mod:`qubo_portfolio.plots`), and
+networkx is imported inside the functions (matplotlib in :mod:`qubo_portfolio.output.plots`), and
 this module only by the code that needs it.
 """
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import dimod
 
-from .errors import InputError
-from .model import PortfolioQubo
+from ..core.model import PortfolioQubo
+from ..errors import InputError
 
 FORMATS = ("bqm", "cqm", "lp", "qubo-json")
 SUFFIXES = {".bqm": "bqm", ".cqm": "cqm", ".lp": "lp", ".json": "qubo-json"}
@@ -105,7 +105,7 @@ def lp_labels(labels: Iterable[str]) -> dict[str, str]:
 
 def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None) -> dict:
     """What the file holds: the model's parameters, the penalties and the variable labels."""
-    from . import __version__
+    from .._version import __version__
 
     return {
         "k": qubo.k,
@@ -133,7 +133,7 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
 
 def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
     """Refuse a folder, an existing file unless ``force``, a path that cannot be created."""
-    from .report import check_creatable
+    from .run import check_creatable
 
     check_creatable(path)
     if path.is_dir():

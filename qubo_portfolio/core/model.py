@@ -29,7 +29,7 @@ import dimod
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .returns import Window, WindowSpec, apply_lookback, lookback_start, window_bounds
 
 ReturnTerm = Literal["linear", "squared"]
@@ -491,7 +491,7 @@ def build_qubo(
     xi : float
         Return weight in ``A = 1/(M K'^2) sum_m (Q^(m) - xi P^(m))``.
     windows : WindowSpec or mapping or None
-        ``{length, step | count, unit}``; see :func:`qubo_portfolio.returns.window_bounds`.
+        ``{length, step | count, unit}``; see :func:`qubo_portfolio.core.returns.window_bounds`.
         ``None``: one window holding every row.
     return_term : {"linear", "squared"}
         ``P^(m) = diag(mu^(m))`` or ``mu^(m) mu^(m)^T``.
@@ -503,7 +503,7 @@ def build_qubo(
     Examples
     --------
     >>> from qubo_portfolio import build_qubo, load_prices
-    >>> from qubo_portfolio.returns import simple_returns
+    >>> from qubo_portfolio.core.returns import simple_returns
     >>> r = simple_returns(load_prices("sample").prices)
     >>> qubo = build_qubo(r, k=5, xi=0.5, windows={"length": 63, "step": 21}, lookback=252)
     >>> bqm = qubo.to_bqm()

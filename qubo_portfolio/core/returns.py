@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 WindowUnit = Literal["trading_days", "calendar_days"]
 UNITS = ("trading_days", "calendar_days")

@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .decode import NoFeasibleSample, decode
-from .errors import InputError
-from .model import PortfolioQubo
-from .solvers import get_solver, solve
+from ..core.decode import NoFeasibleSample, decode
+from ..core.model import PortfolioQubo
+from ..errors import InputError
+from ..solvers import get_solver, solve
 
 HIT_TOLERANCE = 1e-9
 COLUMNS = [
@@ -302,7 +302,7 @@ def machine_description() -> str:
 
 def write_bench(result: BenchResult, folder, instance: str, command: str) -> list:
     """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``."""
-    from .plots import plot_bench_objectives
+    from ..output.plots import plot_bench_objectives
 
     paths = [folder / "bench.csv", folder / "bench.md", folder / "bench_objectives.png"]
     table = result.table.copy()

@@ -22,11 +22,11 @@ costs: ``equal_weight_all`` buys 1/N of every investable asset, each column name
 
 Measures (:data:`MEASURES` plus path figures) come from each curve's daily returns
 ``R_t = W_t / W_(t-1) - 1`` through skfolio's ``Portfolio``, exactly as in
-:mod:`qubo_portfolio.metrics`; ``turnover`` is the mean one-way turnover
+:mod:`qubo_portfolio.core.metrics`; ``turnover`` is the mean one-way turnover
 ``1/2 sum_i |w_i - v_i|`` of the rebalances after the first.
 
 Rebalance dates are independent problems: :func:`run_backtest` ships each one the returns
-slice it needs through :func:`qubo_portfolio.executors.run_tasks`.
+slice it needs through :func:`qubo_portfolio.workflows.executors.run_tasks`.
 """
 
 from __future__ import annotations
@@ -39,15 +39,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..core.metrics import TRADING_DAYS, portfolio_measures
+from ..core.returns import WindowSpec, apply_lookback, lookback_start, simple_returns, window_bounds
+from ..errors import InputError
 from .executors import run_tasks
-from .metrics import TRADING_DAYS, portfolio_measures
-from .returns import WindowSpec, apply_lookback, lookback_start, simple_returns, window_bounds
 from .selector import SelectorSpec, select_assets
 
 if TYPE_CHECKING:
+    from ..core.data import PriceData
     from .config import Config
-    from .data import PriceData
 
 Unit = Literal["trading_days", "calendar_days"]
 Rebalance = int | Literal["weekly", "monthly", "quarterly"]
@@ -337,7 +337,7 @@ def run_backtest(
     risk_free_rate : float
         Annual, for the Sharpe and Sortino ratios.
     executor, workers, scheduler
-        See :func:`qubo_portfolio.executors.run_tasks`.
+        See :func:`qubo_portfolio.workflows.executors.run_tasks`.
     progress : callable, optional
         ``progress(done, total)`` after each rebalance date is solved.
     """
@@ -549,7 +549,7 @@ def random_measures(
 ) -> pd.DataFrame:
     """Per strategy (column of ``sim``): the measures of :func:`curve_measures`, vectorized.
 
-    The definitions of :mod:`qubo_portfolio.metrics`, for daily returns ``R_t`` of n days:
+    The definitions of :mod:`qubo_portfolio.core.metrics`, for daily returns ``R_t`` of n days:
     ``annualized_mean = 252 mean(R)``, ``annualized_volatility = sqrt(252) std(R)`` (ddof=1),
     ``sharpe = (annualized_mean - rf) / annualized_volatility``,
     ``sortino = (annualized_mean - rf) / (sqrt(252) sqrt(sum min(R - rf/252, 0)^2 / (n - 1)))``,
@@ -620,7 +620,7 @@ def selector_spec(cfg: Config) -> SelectorSpec:
     returns each decision sees. With calendar days for both the backtest and the windows it
     is passed on as well (a no-op on the cut slice), so that the windows are laid out from
     the lookback's first calendar day and M is the same at every date
-    (:func:`~qubo_portfolio.returns.lookback_start`). ``model.positions: long_short`` is
+    (:func:`~qubo_portfolio.core.returns.lookback_start`). ``model.positions: long_short`` is
     refused: the backtest buys and holds long-only equal-weight portfolios.
     """
     model, solver = cfg.model, cfg.solver
@@ -654,9 +654,9 @@ def backtest_config(
     data: PriceData | None = None,
 ) -> BacktestResult:
     """Run the backtest of one config (its ``backtest`` section, defaults when absent)."""
+    from ..solvers import get_solver
     from .config import BacktestConfig
-    from .pipeline import load_data
-    from .solvers import get_solver
+    from .run import load_data
 
     get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
     selector = selector_spec(cfg)  # and so does model.positions: long_short

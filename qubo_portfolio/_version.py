@@ -1,0 +1,3 @@
+"""The package version (the bottom layer, beside errors)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Classical portfolio baselines and structure: the Markowitz frontier, the correlation network."""

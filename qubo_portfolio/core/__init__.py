@@ -1,0 +1,1 @@
+"""The data-to-model core: prices, returns and windows, the QUBO, decoding, measures."""

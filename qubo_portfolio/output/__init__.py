@@ -1,0 +1,1 @@
+"""Output: result folders, one writer per workflow, figures and export. Never solves."""
