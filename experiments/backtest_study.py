@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from qubo_portfolio.output.backtest import write_backtest
-from qubo_portfolio.output.run import staged_output
+from qubo_portfolio.output.files import staged_output
 from qubo_portfolio.workflows.backtest import backtest_config
 from qubo_portfolio.workflows.config import load_config
 from qubo_portfolio.workflows.run import load_data

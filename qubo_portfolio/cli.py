@@ -73,7 +73,7 @@ def run_and_write(
     Returns ``(cfg, result, out)``; ``write(result, folder, plots=...)`` fills the staged
     folder that replaces ``out`` only when it is complete.
     """
-    from .output.run import check_out_dir, default_out_dir, staged_output
+    from .output.files import check_out_dir, default_out_dir, staged_output
     from .workflows.config import load_config
 
     cfg = load_config(config, overrides)
@@ -253,7 +253,7 @@ def bench(
     """Benchmark solvers on one instance: bench.csv, bench.md and a PNG of objectives."""
     with user_errors(debug):
         from .core.returns import simple_returns
-        from .output.run import check_out_dir, default_out_dir, staged_output
+        from .output.files import check_out_dir, default_out_dir, staged_output
         from .workflows.bench import DEFAULT_CASES, BenchCase, run_bench, write_bench
         from .workflows.config import load_config, validate_config
         from .workflows.run import build_model, load_data
@@ -431,8 +431,9 @@ def sweep(
 ) -> None:
     """Sweep the config's grid x seeds: results.csv (resumable), plots and a summary table."""
     with user_errors(debug):
+        from .output.sweep import sweep_table, write_sweep_plots
         from .workflows.config import load_config
-        from .workflows.sweep import plan_sweep, run_sweep, sweep_table, write_sweep_plots
+        from .workflows.sweep import plan_sweep, run_sweep
 
         cfg = load_config(config, set_)
         plan = plan_sweep(cfg, str(config))

@@ -205,7 +205,7 @@ def test_console_script_is_installed():
 
 
 def test_default_out_dirs_do_not_collide(tmp_path):
-    from qubo_portfolio.output.run import default_out_dir
+    from qubo_portfolio.output.files import default_out_dir
 
     first = default_out_dir("configs/x.yaml", root=tmp_path)
     first.mkdir()

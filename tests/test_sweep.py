@@ -19,6 +19,7 @@ from qubo_portfolio.core.model import WindowMoments
 from qubo_portfolio.errors import InputError
 from qubo_portfolio.workflows import sweep
 from qubo_portfolio.workflows.config import validate_config
+from qubo_portfolio.workflows.sweep import run as sweep_run
 
 from helpers import REPO
 
@@ -315,13 +316,13 @@ def test_moments_once_per_data_set_and_window_scheme(tmp_path, monkeypatch):
 
     monkeypatch.setattr(qubo_portfolio.core.model, "window_moments", counting)
     shipped = []
-    real_run_tasks = sweep.run_tasks
+    real_run_tasks = sweep_run.run_tasks
 
     def spy(fn, tasks, *, shared, **options):
         shipped.append((tasks, shared))
         return real_run_tasks(fn, tasks, shared=shared, **options)
 
-    monkeypatch.setattr(sweep, "run_tasks", spy)
+    monkeypatch.setattr(sweep_run, "run_tasks", spy)
     grid = {
         "model.xi": [0.0, 1.0],
         "model.k": [3, 4],

@@ -15,7 +15,7 @@ import numpy as np
 from .._version import __version__
 from ..core.metrics import MEASURES
 from ..workflows.backtest import BacktestResult
-from .run import write_json
+from .files import write_json
 
 ROWS = (*MEASURES, "final_wealth", "cagr", "turnover", "total_costs")
 """The measures of every curve, in the order of the console table."""

@@ -133,7 +133,7 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
 
 def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
     """Refuse a folder, an existing file unless ``force``, a path that cannot be created."""
-    from .run import check_creatable
+    from .files import check_creatable
 
     check_creatable(path)
     if path.is_dir():

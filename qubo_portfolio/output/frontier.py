@@ -345,7 +345,7 @@ def frontier_summary(result: FrontierResult) -> dict[str, Any]:
 
 def write_frontier(result: FrontierResult, folder: Path, plots: bool = True) -> list[Path]:
     """Write one frontier run's files into ``folder`` (use inside ``staged_output``)."""
-    from .run import write_json
+    from .files import write_json
 
     written = []
     path = folder / "portfolios.json"
