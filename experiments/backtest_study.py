@@ -24,7 +24,7 @@ from qubo_portfolio.output.backtest import write_backtest
 from qubo_portfolio.output.files import staged_output
 from qubo_portfolio.workflows.backtest import backtest_config
 from qubo_portfolio.workflows.config import load_config
-from qubo_portfolio.workflows.run import load_data
+from qubo_portfolio.workflows.settings import load_data
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PRICES = HERE.parents[1] / "shared" / "data" / "sp500_close_2013_2018.csv.gz"

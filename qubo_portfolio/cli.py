@@ -113,7 +113,8 @@ def frontier(
 ) -> None:
     """Markowitz portfolios, exact frontier, random cloud and the QUBO selections per xi."""
     with user_errors(debug):
-        from .output.frontier import frontier_table, run_frontier, write_frontier
+        from .output.frontier import frontier_table, write_frontier
+        from .workflows.frontier import run_frontier
 
         cfg, result, out = run_and_write(config, set_, out, force, run_frontier, write_frontier)
         typer.echo(frontier_table(result))
@@ -147,7 +148,7 @@ def export(
         from .core.returns import simple_returns
         from .output.export import check_target, export_model, format_of
         from .workflows.config import load_config
-        from .workflows.run import build_model, load_data
+        from .workflows.settings import build_model, load_data
 
         cfg = load_config(config, set_)
         check_target(out, force, format_)  # a folder, or an existing file without --force
@@ -252,111 +253,54 @@ def bench(
 ) -> None:
     """Benchmark solvers on one instance: bench.csv, bench.md and a PNG of objectives."""
     with user_errors(debug):
-        from .core.returns import simple_returns
+        from .output.bench import write_bench
         from .output.files import check_out_dir, default_out_dir, staged_output
-        from .workflows.bench import DEFAULT_CASES, BenchCase, run_bench, write_bench
-        from .workflows.config import load_config, validate_config
-        from .workflows.run import build_model, load_data
+        from .workflows.bench import (
+            DEFAULT_CASES,
+            BenchCase,
+            bench_config,
+            bench_instance,
+            run_bench,
+        )
 
-        sources = sum(x is not None for x in (config, prices, synthetic))
-        if sources != 1:
-            raise InputError("bench needs exactly one of CONFIG, --prices CSV or --synthetic N")
-        instance_options = {
-            "--days": days,
-            "--data-seed": data_seed,
-            "--max-gap": max_gap,
-            "--lookback": lookback,
-            "--window-length": window_length,
-            "--window-step": window_step,
-        }
-        if config is not None:
-            given = [name for name, value in instance_options.items() if value is not None]
-            if given:
-                raise InputError(
-                    f"{', '.join(given)}: only without a CONFIG (with a config, use "
-                    "--set model.lookback=... or --set model.windows.length=...)"
-                )
-            cfg = load_config(config, set_)
-            if k is not None or xi is not None:
-                model = cfg.model.model_copy(
-                    update={
-                        "k": cfg.model.k if k is None else k,
-                        "xi": cfg.model.xi if xi is None else xi,
-                    }
-                )
-                cfg = cfg.model_copy(update={"model": model})
-            stem = Path(config).stem
-        else:
-            if set_:
-                raise InputError("--set needs a CONFIG (with --prices or --synthetic use options)")
-            if prices is not None and not Path(prices).is_file():
-                raise InputError(f"price file not found: {prices} (check --prices)")
-            data = (
-                {"source": "csv", "path": str(prices), "max_gap": 0 if max_gap is None else max_gap}
-                if prices is not None
-                else {
-                    "source": "synthetic",
-                    "synthetic": {
-                        "assets": synthetic,
-                        "days": 127 if days is None else days,
-                        "seed": 1 if data_seed is None else data_seed,
-                    },
-                }
-            )
-            model = {
-                "k": 30 if k is None else k,
-                "xi": 0.05 if xi is None else xi,
-                "lookback": 126 if lookback is None else lookback,
-                "windows": {
-                    "length": 21 if window_length is None else window_length,
-                    "step": 10 if window_step is None else window_step,
-                },
-            }
-            cfg = validate_config({"data": data, "model": model}, "bench options")
-            stem = (
-                Path(prices).name.split(".")[0] if prices is not None else f"synthetic{synthetic}"
-            )
-        penalty_value = cfg.model.penalty.value if penalty_scale is None else None
-        if penalty_scale is None:
-            penalty_scale = cfg.model.penalty.scale
+        cfg, stem = bench_config(
+            config,
+            set_,
+            prices=prices,
+            synthetic=synthetic,
+            days=days,
+            data_seed=data_seed,
+            max_gap=max_gap,
+            k=k,
+            xi=xi,
+            lookback=lookback,
+            window_length=window_length,
+            window_step=window_step,
+        )
         out = out or default_out_dir(f"bench-{stem}")
         check_out_dir(out, force)
         cases = [BenchCase.parse(s) for s in (solver or DEFAULT_CASES)]
-        qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
-        instance = (
-            f"{stem}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
-            f"windows of {cfg.model.windows.length} rows, "
-            + (
-                f"lambda = {penalty_value:g}"
-                if penalty_value is not None
-                else f"lambda = {penalty_scale:g} lambda*"
-            )
-        )
-        if qubo.long_short:
-            instance += f", long/short ({qubo.num_variables} legs), " + (
-                f"gamma = {cfg.model.penalty.exclusion_value:g}"
-                if cfg.model.penalty.exclusion_value is not None
-                else f"gamma = {cfg.model.penalty.exclusion_scale:g} gamma*"
-            )
+        instance = bench_instance(cfg, stem, penalty_scale)
         typer.echo(
-            f"{instance}; {len(cases)} solvers x {repeats} repeats x {reads} reads", err=True
+            f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
+            err=True,
         )
         result = run_bench(
-            qubo,
+            instance.qubo,
             cases,
             reads=reads,
             repeats=repeats,
             seed=seed,
-            penalty_scale=penalty_scale,
+            penalty_scale=instance.penalty_scale,
             best_known=best_known,
             progress=lambda label: typer.echo(f"  {label} ...", err=True),
-            exclusion_scale=cfg.model.penalty.exclusion_scale,
-            penalty=penalty_value,
-            exclusion=cfg.model.penalty.exclusion_value,
+            exclusion_scale=instance.exclusion_scale,
+            penalty=instance.penalty,
+            exclusion=instance.exclusion,
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:
-            write_bench(result, folder, instance, command)
+            write_bench(result, folder, instance.description, command)
         typer.echo((out / "bench.md").read_text())
         typer.echo(f"wrote {out}/ (bench.csv, bench.md, bench_objectives.png)")
 

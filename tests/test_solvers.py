@@ -10,7 +10,7 @@ from qubo_portfolio.core.returns import simple_returns
 from qubo_portfolio.errors import InputError
 from qubo_portfolio.solvers import SOLVERS, get_solver
 from qubo_portfolio.workflows.config import load_config
-from qubo_portfolio.workflows.run import build_model, load_data
+from qubo_portfolio.workflows.settings import build_model, load_data
 
 from helpers import REPO, make_returns
 

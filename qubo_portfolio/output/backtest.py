@@ -56,7 +56,7 @@ def write_backtest(result: BacktestResult, folder: Path, plots: bool = True) -> 
     write_json(path, backtest_summary(result))
     written.append(path)
     if plots:
-        from .plots import plot_equity
+        from .plots.backtest import plot_equity
 
         written.append(plot_equity(result, folder / "equity.png"))
     return written

@@ -90,7 +90,7 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
     written.append(path)
     if plots:
         from ..classical.network import correlation_network
-        from .plots import plot_cumulative_returns, plot_diversification, plot_network
+        from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
 
         written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))
         network = correlation_network(result.returns)

@@ -40,10 +40,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.metrics import TRADING_DAYS, portfolio_measures
-from ..core.returns import WindowSpec, apply_lookback, lookback_start, simple_returns, window_bounds
+from ..core.returns import apply_lookback, lookback_start, simple_returns, window_bounds
 from ..errors import InputError
 from .executors import run_tasks
-from .selector import SelectorSpec, select_assets
+from .selector import select_assets
+from .settings import SelectorSpec, load_data
 
 if TYPE_CHECKING:
     from ..core.data import PriceData
@@ -623,25 +624,11 @@ def selector_spec(cfg: Config) -> SelectorSpec:
     (:func:`~qubo_portfolio.core.returns.lookback_start`). ``model.positions: long_short`` is
     refused: the backtest buys and holds long-only equal-weight portfolios.
     """
-    model, solver = cfg.model, cfg.solver
-    if model.positions != "long_only":
+    if cfg.model.positions != "long_only":
         raise InputError(LONG_ONLY_MESSAGE)
     bt = cfg.backtest
-    calendar = bt is not None and bt.unit == model.windows.unit == "calendar_days"
-    return SelectorSpec(
-        k=model.k,
-        xi=model.xi,
-        windows=WindowSpec(**model.windows.model_dump()),
-        return_term=model.return_term,
-        lookback=bt.lookback if calendar else None,
-        solver=solver.name,
-        num_reads=solver.num_reads,
-        seed=solver.seed,
-        penalty=model.penalty.value,
-        penalty_scale=model.penalty.scale,
-        polish=solver.polish,
-        params=dict(solver.params),
-    )
+    calendar = bt is not None and bt.unit == cfg.model.windows.unit == "calendar_days"
+    return SelectorSpec.from_config(cfg).with_lookback(bt.lookback if calendar else None)
 
 
 def backtest_config(
@@ -656,7 +643,6 @@ def backtest_config(
     """Run the backtest of one config (its ``backtest`` section, defaults when absent)."""
     from ..solvers import get_solver
     from .config import BacktestConfig
-    from .run import load_data
 
     get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
     selector = selector_spec(cfg)  # and so does model.positions: long_short

@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,11 @@ import yaml
 
 from ..core.decode import NoFeasibleSample, decode
 from ..core.model import PortfolioQubo
+from ..core.returns import simple_returns
 from ..errors import InputError
 from ..solvers import get_solver, solve
+from .config import Config, load_config, validate_config
+from .settings import build_model, load_data
 
 HIT_TOLERANCE = 1e-9
 COLUMNS = [
@@ -89,7 +93,10 @@ class BenchCase:
                     f"--solver {text!r}: {key.strip()}={value} is not a valid value "
                     "(numbers, words or [hot, cold] lists)"
                 ) from None
-        get_solver(name.strip())
+        try:
+            get_solver(name.strip()).check_params(params)
+        except InputError as exc:
+            raise InputError(f"--solver {text!r}: {exc}") from None
         return cls(name.strip(), params, bool(plus))
 
 
@@ -265,62 +272,114 @@ def run_bench(
     return BenchResult(table, objectives, best, source)
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    """The bench table as GitHub markdown, times in ms."""
-    head = (
-        "| solver | params | reads | ms/read | best objective | gap | median gap | "
-        "feasible | hit rate | TTS99 ms | repeats hit |"
+def bench_config(
+    config: Path | None,
+    overrides: list[str] | None = None,
+    *,
+    prices: Path | None = None,
+    synthetic: int | None = None,
+    days: int | None = None,
+    data_seed: int | None = None,
+    max_gap: int | None = None,
+    k: int | None = None,
+    xi: float | None = None,
+    lookback: int | None = None,
+    window_length: int | None = None,
+    window_step: int | None = None,
+) -> tuple[Config, str]:
+    """The config of a bench instance and a short name for it.
+
+    Exactly one source: a CONFIG (its data and model; ``k`` and ``xi`` override), a price
+    CSV (``prices``) or a synthetic market of ``synthetic`` assets; without a config the
+    instance options default to the study's protocol (last 126 returns, 21-row windows
+    stepping 10, K' = 30, xi = 0.05).
+    """
+    sources = sum(x is not None for x in (config, prices, synthetic))
+    if sources != 1:
+        raise InputError("bench needs exactly one of CONFIG, --prices CSV or --synthetic N")
+    instance_options = {
+        "--days": days,
+        "--data-seed": data_seed,
+        "--max-gap": max_gap,
+        "--lookback": lookback,
+        "--window-length": window_length,
+        "--window-step": window_step,
+    }
+    if config is not None:
+        given = [name for name, value in instance_options.items() if value is not None]
+        if given:
+            raise InputError(
+                f"{', '.join(given)}: only without a CONFIG (with a config, use "
+                "--set model.lookback=... or --set model.windows.length=...)"
+            )
+        cfg = load_config(config, overrides)
+        if k is not None or xi is not None:
+            update = {
+                "k": cfg.model.k if k is None else k,
+                "xi": cfg.model.xi if xi is None else xi,
+            }
+            cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update=update)})
+        return cfg, Path(config).stem
+    if overrides:
+        raise InputError("--set needs a CONFIG (with --prices or --synthetic use options)")
+    if prices is not None and not Path(prices).is_file():
+        raise InputError(f"price file not found: {prices} (check --prices)")
+    data = (
+        {"source": "csv", "path": str(prices), "max_gap": 0 if max_gap is None else max_gap}
+        if prices is not None
+        else {
+            "source": "synthetic",
+            "synthetic": {
+                "assets": synthetic,
+                "days": 127 if days is None else days,
+                "seed": 1 if data_seed is None else data_seed,
+            },
+        }
     )
-    lines = [head, "|" + " --- |" * 11]
-    for r in table.itertuples(index=False):
-        lines.append(
-            f"| {r.solver} | {r.params or '-'} | {r.reads} | {1e3 * r.time_per_read:.3f} | "
-            f"{r.best_objective:.6e} | {r.gap:.2%} | {r.median_gap:.2%} | "
-            f"{r.feasible_fraction:.0%} | {r.hit_rate:.0%} | "
-            + (f"{1e3 * r.tts99:.2f}" if math.isfinite(r.tts99) else "inf")
-            + f" | {r.repeats_hit:.0%} |"
+    model = {
+        "k": 30 if k is None else k,
+        "xi": 0.05 if xi is None else xi,
+        "lookback": 126 if lookback is None else lookback,
+        "windows": {
+            "length": 21 if window_length is None else window_length,
+            "step": 10 if window_step is None else window_step,
+        },
+    }
+    cfg = validate_config({"data": data, "model": model}, "bench options")
+    stem = Path(prices).name.split(".")[0] if prices is not None else f"synthetic{synthetic}"
+    return cfg, stem
+
+
+@dataclass(frozen=True)
+class BenchInstance:
+    """The model a bench solves, its penalties, and a one-line description."""
+
+    qubo: PortfolioQubo
+    description: str
+    penalty: float | None
+    penalty_scale: float
+    exclusion: float | None
+    exclusion_scale: float
+
+
+def bench_instance(cfg: Config, name: str, penalty_scale: float | None = None) -> BenchInstance:
+    """Load the data, build the model and describe it (``penalty_scale`` overrides the
+    config's penalty, absolute or relative)."""
+    penalty = cfg.model.penalty
+    value = penalty.value if penalty_scale is None else None
+    scale = penalty.scale if penalty_scale is None else penalty_scale
+    qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+    description = (
+        f"{name}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
+        f"windows of {cfg.model.windows.length} rows, "
+        + (f"lambda = {value:g}" if value is not None else f"lambda = {scale:g} lambda*")
+    )
+    if qubo.long_short:
+        description += f", long/short ({qubo.num_variables} legs), " + (
+            f"gamma = {penalty.exclusion_value:g}"
+            if penalty.exclusion_value is not None
+            else f"gamma = {penalty.exclusion_scale:g} gamma*"
         )
-    return "\n".join(lines)
-
-
-def machine_description() -> str:
-    """CPU model, cores and Python version, for the record."""
-    import os
-    import platform
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, one core per solver"
-
-
-def write_bench(result: BenchResult, folder, instance: str, command: str) -> list:
-    """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``."""
-    from ..output.plots import plot_bench_objectives
-
-    paths = [folder / "bench.csv", folder / "bench.md", folder / "bench_objectives.png"]
-    table = result.table.copy()
-    table.insert(2, "best_known", result.best_known)
-    table.to_csv(paths[0], index=False)
-    text = [
-        "# Solver benchmark",
-        "",
-        f"- instance: {instance}",
-        f"- best known objective: {result.best_known:.9e} ({result.best_known_source})",
-        f"- machine: {machine_description()}",
-        f"- command: `{command}`",
-        "",
-        markdown_table(result.table),
-        "",
-        "hit = a read within 1e-9 relative of the best known; "
-        "TTS99 = time per read * ln(0.01) / ln(1 - hit rate).",
-    ]
-    paths[1].write_text("\n".join(text) + "\n")
-    plot_bench_objectives(result.objectives, result.best_known, paths[2], title=instance)
-    return paths
+    return BenchInstance(
+        qubo, description, value, scale, penalty.exclusion_value, penalty.exclusion_scale
+    )

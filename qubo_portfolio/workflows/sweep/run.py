@@ -19,6 +19,7 @@ from ...core.model import PortfolioQubo, WindowMoments
 from ...errors import InputError
 from ..config import ModelConfig, SolverConfig
 from ..executors import check_options, default_workers, run_tasks
+from ..settings import build_model, in_sample_returns, load_data, solve_configured
 from .plan import (
     MEASURE_COLUMNS,
     RESULT_COLUMNS,
@@ -86,7 +87,6 @@ def prepare_schemes(
     """
     from ...core.metrics import equal_weights, portfolio_measures
     from ...core.returns import simple_returns
-    from ..run import build_model, in_sample_returns, load_data
 
     returns_by_data: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
@@ -149,7 +149,6 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
     ``long:<t>``/``short:<t>``) and ``solve_seconds`` (solver and polish wall time).
     """
     from ...core.decode import NoFeasibleSample, decode
-    from ..run import solve_configured
 
     model = task.model
     qubo = PortfolioQubo(
