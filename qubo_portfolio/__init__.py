@@ -8,14 +8,12 @@
 5
 """
 
+from ._version import __version__
 from .core.data import PriceData, load_prices
 from .core.decode import Decoded, Selection, decode
 from .core.model import PortfolioQubo, WindowMoments, build_qubo, window_moments
 from .core.returns import Window, WindowSpec, simple_returns, window_bounds
 from .errors import InputError
-from .solvers import SOLVERS, get_solver, solve
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SOLVERS",
@@ -39,10 +37,18 @@ __all__ = [
 ]
 
 
+_SOLVER_NAMES = ("SOLVERS", "get_sampler", "get_solver", "solve")
+
+
 def __getattr__(name: str):
-    # QuboSelection imports skfolio: load it only when asked for
+    # QuboSelection imports skfolio: load it only when asked for. The solvers load on first
+    # use too, so that commands which never solve (export, data) do not import them.
     if name == "QuboSelection":
         from .estimator import QuboSelection
 
         return QuboSelection
+    if name in _SOLVER_NAMES:
+        from . import solvers
+
+        return getattr(solvers, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,11 @@ import numpy as np
 
 from .._version import __version__
 from ..core.metrics import MEASURES
+from ..errors import InputError
+from ..solvers import get_solver
 from ..workflows.backtest import BacktestResult
 from .files import write_json
+from .plots.backtest import plot_equity
 
 ROWS = (*MEASURES, "final_wealth", "cagr", "turnover", "total_costs")
 """The measures of every curve, in the order of the console table."""
@@ -56,8 +59,6 @@ def write_backtest(result: BacktestResult, folder: Path, plots: bool = True) -> 
     write_json(path, backtest_summary(result))
     written.append(path)
     if plots:
-        from .plots.backtest import plot_equity
-
         written.append(plot_equity(result, folder / "equity.png"))
     return written
 
@@ -78,8 +79,6 @@ def _windows_text(settings: dict[str, Any]) -> str:
 
 def _uses_penalty(name: str) -> bool:
     """Whether solver ``name`` solves the penalty BQM (True for an unknown name)."""
-    from ..errors import InputError
-    from ..solvers import get_solver
 
     try:
         return get_solver(name).uses_penalty

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..workflows.bench import BenchResult
+from .plots.bench import plot_bench_objectives
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -47,7 +48,6 @@ def machine_description() -> str:
 
 def write_bench(result: BenchResult, folder: Path, instance: str, command: str) -> list[Path]:
     """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``."""
-    from .plots.bench import plot_bench_objectives
 
     paths = [folder / "bench.csv", folder / "bench.md", folder / "bench_objectives.png"]
     table = result.table.copy()

@@ -38,8 +38,10 @@ from typing import Any
 
 import dimod
 
+from .._version import __version__
 from ..core.model import PortfolioQubo
 from ..errors import InputError
+from .files import check_creatable
 
 FORMATS = ("bqm", "cqm", "lp", "qubo-json")
 SUFFIXES = {".bqm": "bqm", ".cqm": "cqm", ".lp": "lp", ".json": "qubo-json"}
@@ -105,7 +107,6 @@ def lp_labels(labels: Iterable[str]) -> dict[str, str]:
 
 def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None) -> dict:
     """What the file holds: the model's parameters, the penalties and the variable labels."""
-    from .._version import __version__
 
     return {
         "k": qubo.k,
@@ -133,7 +134,6 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
 
 def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
     """Refuse a folder, an existing file unless ``force``, a path that cannot be created."""
-    from .files import check_creatable
 
     check_creatable(path)
     if path.is_dir():

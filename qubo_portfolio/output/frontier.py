@@ -14,6 +14,7 @@ from .._version import __version__
 from ..classical import frontier
 from ..workflows.frontier import FrontierResult
 from .files import write_json
+from .plots.frontier import plot_frontier
 
 
 def frontier_summary(result: FrontierResult) -> dict[str, Any]:
@@ -79,8 +80,6 @@ def write_frontier(result: FrontierResult, folder: Path, plots: bool = True) -> 
     result.cloud.to_csv(path, index_label="portfolio")
     written.append(path)
     if plots:
-        from .plots.frontier import plot_frontier
-
         written.append(plot_frontier(result, folder / "frontier.png"))
     return written
 

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .._version import __version__
+from ..classical.network import correlation_network
 from ..core.metrics import MEASURES
 from .files import write_json
+from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
 
 if TYPE_CHECKING:
     from ..workflows.run import RunResult
@@ -89,9 +91,6 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
     result.decoded.samples.to_csv(path)
     written.append(path)
     if plots:
-        from ..classical.network import correlation_network
-        from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
-
         written.append(plot_cumulative_returns(result, folder / "cumulative_returns.png"))
         network = correlation_network(result.returns)
         written.append(plot_network(result, folder / "network.png", network))

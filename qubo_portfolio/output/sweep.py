@@ -18,6 +18,7 @@ from ..workflows.sweep import (
     SweepResult,
     plural,
 )
+from .plots import sweep as plots
 
 
 def penalty_key(keys: Sequence[str]) -> str | None:
@@ -152,7 +153,6 @@ def write_sweep_plots(result: SweepResult) -> list[Path]:
     - ``sweep_heatmap.png`` (needs xi and a penalty key): xi x penalty, median objective;
     - ``sweep_frontier.png``: the best selection per xi in volatility/return, 1/N marked.
     """
-    from .plots import sweep as plots
 
     plan = result.plan
     keys = list(plan.keys)

@@ -42,6 +42,8 @@ import pandas as pd
 from ..core.metrics import TRADING_DAYS, portfolio_measures
 from ..core.returns import apply_lookback, lookback_start, simple_returns, window_bounds
 from ..errors import InputError
+from ..solvers import get_solver
+from .config import BacktestConfig
 from .executors import run_tasks
 from .selector import select_assets
 from .settings import SelectorSpec, load_data
@@ -344,6 +346,129 @@ def run_backtest(
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    plan = prepare_schedule(
+        prices,
+        selector,
+        lookback=lookback,
+        rebalance=rebalance,
+        unit=unit,
+        start=start,
+        end=end,
+        benchmarks=benchmarks,
+    )
+    timings["prepare_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    decisions = decide_all(plan, selector, executor, workers, scheduler, progress)
+    timings["select_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    sims = simulate_curves(plan, decisions, costs_bps)
+    equity = pd.DataFrame(
+        {name: sim.wealth[:, 0] for name, sim in sims.items()}, index=plan.eval_index
+    )
+    equity.index.name = "date"
+    metrics = {
+        name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
+    }
+    random_table = pd.DataFrame()
+    random_summary: dict[str, Any] = {"count": 0}
+    if random_subsets > 0:
+        random_table, bands = random_strategies(
+            plan, selector.k, random_subsets, seed, costs_bps, risk_free_rate
+        )
+        for name, values in bands.items():
+            equity[name] = values
+        random_summary = summarize_random(random_table, metrics["strategy"], seed)
+    timings["simulate_seconds"] = time.perf_counter() - clock
+
+    rebalances = rebalance_table(plan, decisions, sims["strategy"], equity["strategy"])
+    timings["solve_seconds_total"] = float(rebalances["solve_seconds"].sum())
+    settings = {
+        "lookback": lookback,
+        "rebalance": rebalance,
+        "unit": unit,
+        "start": plan.eval_index[0].date().isoformat(),
+        "end": plan.eval_index[-1].date().isoformat(),
+        "days": len(plan.eval_index) - 1,
+        "rebalances": len(plan.rows),
+        "costs_bps": costs_bps,
+        "benchmarks": list(benchmarks),
+        "random_subsets": random_subsets,
+        "seed": seed,
+        "risk_free_rate": risk_free_rate,
+        "assets": plan.num_assets,
+        **selector_settings(selector),
+        "executor": executor,
+        "workers": workers,
+    }
+    return BacktestResult(
+        equity=equity,
+        selections=selection_table(plan, decisions),
+        rebalances=rebalances,
+        metrics=metrics,
+        random=random_table,
+        random_summary=random_summary,
+        settings=settings,
+        timings=timings,
+    )
+
+
+@dataclass
+class Schedule:
+    """What :func:`prepare_schedule` lays out before anything is solved.
+
+    Attributes
+    ----------
+    assets, bench_prices : DataFrame
+        The investable prices and the benchmark columns held on their own.
+    rows : list of int
+        Price rows of the rebalance dates; ``stop`` the last evaluated row.
+    dates : DatetimeIndex
+        The rebalance dates.
+    tasks : list of (Timestamp, DataFrame)
+        Each date with its lookback slice of complete returns (what one decision sees).
+    """
+
+    assets: pd.DataFrame
+    bench_prices: pd.DataFrame
+    index: pd.DatetimeIndex
+    rows: list[int]
+    stop: int
+    dates: pd.DatetimeIndex
+    tasks: list[tuple[pd.Timestamp, pd.DataFrame]]
+
+    @property
+    def eval_index(self) -> pd.DatetimeIndex:
+        return self.index[self.rows[0] : self.stop + 1]
+
+    @property
+    def columns(self) -> dict[str, int]:
+        return {str(c): i for i, c in enumerate(self.assets.columns)}
+
+    @property
+    def num_assets(self) -> int:
+        return self.assets.shape[1]
+
+    def universes(self) -> list[np.ndarray]:
+        """Column indices of the assets each decision could pick."""
+        columns = self.columns
+        return [np.array([columns[str(c)] for c in window.columns]) for _, window in self.tasks]
+
+
+def prepare_schedule(
+    prices: pd.DataFrame,
+    selector: SelectorSpec,
+    *,
+    lookback: int,
+    rebalance: Rebalance,
+    unit: Unit,
+    start: str | None,
+    end: str | None,
+    benchmarks: Sequence[str],
+) -> Schedule:
+    """Rebalance dates and each date's lookback slice, every model's windows checked before
+    anything is shipped to a worker."""
     missing = [b for b in benchmarks if b not in prices.columns]
     if missing:
         raise InputError(
@@ -360,7 +485,7 @@ def run_backtest(
     returns = simple_returns(assets)
     tasks = []
     for date in dates:
-        try:  # the slice, and the model's windows inside it, before anything is shipped
+        try:  # the slice, and the model's windows inside it
             window = lookback_slice(returns, date, lookback, unit)
             used = apply_lookback(window, selector.lookback, selector.windows.unit)
             origin = lookback_start(
@@ -375,27 +500,46 @@ def run_backtest(
                 f"over the lookback, need more than k = {selector.k} (lower model.k)"
             )
         tasks.append((date, window))
-    timings["prepare_seconds"] = time.perf_counter() - clock
+    return Schedule(assets, bench_prices, index, rows, stop, dates, tasks)
 
-    clock = time.perf_counter()
-    decisions: list[dict[str, Any] | None] = [None] * len(tasks)
+
+def decide_all(
+    plan: Schedule,
+    selector: SelectorSpec,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """One decision per rebalance date, on the executor, in date order."""
+    decisions: list[dict[str, Any] | None] = [None] * len(plan.tasks)
     if progress is not None:
-        progress(0, len(tasks))
+        progress(0, len(plan.tasks))
     done = 0
     for i, decision in run_tasks(
-        _decide, tasks, shared=selector, executor=executor, workers=workers, scheduler=scheduler
+        _decide,
+        plan.tasks,
+        shared=selector,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
     ):
         decisions[i] = decision
         done += 1
         if progress is not None:
-            progress(done, len(tasks))
-    timings["select_seconds"] = time.perf_counter() - clock
+            progress(done, len(plan.tasks))
+    return decisions  # type: ignore[return-value]
 
-    clock = time.perf_counter()
-    valued = assets.ffill().to_numpy(dtype=np.float64)
-    columns = {str(c): i for i, c in enumerate(assets.columns)}
-    n_assets = len(columns)
-    universes = [np.array([columns[str(c)] for c in window.columns]) for _, window in tasks]
+
+def simulate_curves(
+    plan: Schedule, decisions: Sequence[dict[str, Any]], costs_bps: float
+) -> dict[str, Simulation]:
+    """Buy-and-hold between rebalances for the strategy, 1/N of each date's universe and every
+    benchmark column, all with the same costs."""
+    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
+    columns = plan.columns
+    universes = plan.universes()
+    n_assets = plan.num_assets
 
     def chosen(j: int) -> np.ndarray:
         w = np.zeros(n_assets)
@@ -408,78 +552,77 @@ def run_backtest(
         w[universes[j]] = 1.0 / len(universes[j])
         return w
 
+    rows, stop = plan.rows, plan.stop
     sims = {
         "strategy": simulate(valued, rows, stop, chosen, costs_bps),
         "equal_weight_all": simulate(valued, rows, stop, everything, costs_bps),
     }
-    held_index = bench_prices.ffill().to_numpy(dtype=np.float64)
-    for i, name in enumerate(bench_prices.columns):
+    held_index = plan.bench_prices.ffill().to_numpy(dtype=np.float64)
+    for i, name in enumerate(plan.bench_prices.columns):
         if not np.isfinite(held_index[rows[0], i]):
             raise InputError(
                 f"backtest.benchmarks: {name} has no price on the first rebalance date "
-                f"{dates[0].date()} (move backtest.start later)"
+                f"{plan.dates[0].date()} (move backtest.start later)"
             )
         sims[str(name)] = simulate(held_index[:, [i]], rows, stop, lambda j: np.ones(1), costs_bps)
+    return sims
 
-    eval_index = index[rows[0] : stop + 1]
-    equity = pd.DataFrame({name: sim.wealth[:, 0] for name, sim in sims.items()}, index=eval_index)
-    equity.index.name = "date"
-    metrics = {
-        name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
+
+def random_strategies(
+    plan: Schedule, k: int, count: int, seed: int | None, costs_bps: float, risk_free_rate: float
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """``count`` random K'-subset strategies (seeded): their measures, and the wealth
+    quantile bands ``random_p05``, ``random_p50``, ``random_p95``."""
+    rng = np.random.default_rng(seed)
+    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
+    draws = [_random_weights(rng, u, k, count, plan.num_assets) for u in plan.universes()]
+    sim = simulate(valued, plan.rows, plan.stop, draws, costs_bps)
+    table = random_measures(sim, plan.eval_index, risk_free_rate)
+    quantiles = np.quantile(sim.wealth, RANDOM_QUANTILES, axis=1)
+    bands = {
+        f"random_p{round(q * 100):02d}": values
+        for q, values in zip(RANDOM_QUANTILES, quantiles, strict=True)
     }
+    return table, bands
 
-    random_table = pd.DataFrame()
-    random_summary: dict[str, Any] = {"count": 0}
-    if random_subsets > 0:
-        rng = np.random.default_rng(seed)
-        draws = [_random_weights(rng, u, selector.k, random_subsets, n_assets) for u in universes]
-        sim = simulate(valued, rows, stop, draws, costs_bps)
-        random_table = random_measures(sim, eval_index, risk_free_rate)
-        quantiles = np.quantile(sim.wealth, RANDOM_QUANTILES, axis=1)
-        for q, values in zip(RANDOM_QUANTILES, quantiles, strict=True):
-            equity[f"random_p{round(q * 100):02d}"] = values
-        random_summary = summarize_random(random_table, metrics["strategy"], seed)
-    timings["simulate_seconds"] = time.perf_counter() - clock
 
-    selections = pd.DataFrame(
+def selection_table(plan: Schedule, decisions: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """``date, ticker, weight``: every pick of every decision."""
+    return pd.DataFrame(
         [
             {"date": date.date().isoformat(), "ticker": t, "weight": 1.0 / len(d["tickers"])}
-            for date, d in zip(dates, decisions, strict=True)
+            for date, d in zip(plan.dates, decisions, strict=True)
             for t in d["tickers"]
         ],
         columns=["date", "ticker", "weight"],
     )
-    strategy = sims["strategy"]
-    rebalances = pd.DataFrame(
+
+
+def rebalance_table(
+    plan: Schedule, decisions: Sequence[dict[str, Any]], strategy: Simulation, wealth: pd.Series
+) -> pd.DataFrame:
+    """One row per rebalance date: universe, model, solver figures, trading and wealth."""
+    rows = plan.rows
+    return pd.DataFrame(
         {
-            "date": [d.date().isoformat() for d in dates],
-            "universe": [len(u) for u in universes],
-            "lookback_rows": [len(w) for _, w in tasks],
+            "date": [d.date().isoformat() for d in plan.dates],
+            "universe": [len(u) for u in plan.universes()],
+            "lookback_rows": [len(w) for _, w in plan.tasks],
             "num_windows": [d["num_windows"] for d in decisions],
             "objective": [d["objective"] for d in decisions],
             "feasible_fraction": [d["feasible_fraction"] for d in decisions],
             "penalty": [d["penalty"] for d in decisions],
             "traded": strategy.traded[:, 0],
             "costs": strategy.costs[:, 0],
-            "wealth_after": equity["strategy"].to_numpy()[np.asarray(rows) - rows[0]],
+            "wealth_after": wealth.to_numpy()[np.asarray(rows) - rows[0]],
             "solve_seconds": [d["solve_seconds"] for d in decisions],
         }
     )
-    timings["solve_seconds_total"] = float(rebalances["solve_seconds"].sum())
-    settings = {
-        "lookback": lookback,
-        "rebalance": rebalance,
-        "unit": unit,
-        "start": eval_index[0].date().isoformat(),
-        "end": eval_index[-1].date().isoformat(),
-        "days": len(eval_index) - 1,
-        "rebalances": len(rows),
-        "costs_bps": costs_bps,
-        "benchmarks": list(benchmarks),
-        "random_subsets": random_subsets,
-        "seed": seed,
-        "risk_free_rate": risk_free_rate,
-        "assets": n_assets,
+
+
+def selector_settings(selector: SelectorSpec) -> dict[str, Any]:
+    """The model and solver settings a backtest records (``settings`` in metrics.json)."""
+    return {
         "k": selector.k,
         "xi": selector.xi,
         "return_term": selector.return_term,
@@ -496,19 +639,7 @@ def run_backtest(
         "penalty": selector.penalty,
         "penalty_scale": selector.penalty_scale,
         "polish": selector.polish,
-        "executor": executor,
-        "workers": workers,
     }
-    return BacktestResult(
-        equity=equity,
-        selections=selections,
-        rebalances=rebalances,
-        metrics=metrics,
-        random=random_table,
-        random_summary=random_summary,
-        settings=settings,
-        timings=timings,
-    )
 
 
 def _random_weights(
@@ -641,8 +772,6 @@ def backtest_config(
     data: PriceData | None = None,
 ) -> BacktestResult:
     """Run the backtest of one config (its ``backtest`` section, defaults when absent)."""
-    from ..solvers import get_solver
-    from .config import BacktestConfig
 
     get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
     selector = selector_spec(cfg)  # and so does model.positions: long_short

@@ -23,7 +23,6 @@ import pandas as pd
 from ..core.data import PriceData, load_prices
 from ..core.model import PortfolioQubo, Positions, ReturnTerm, build_qubo
 from ..core.returns import WindowSpec
-from ..solvers import solve
 from .config import Config, DataConfig, ModelConfig, SolverConfig
 
 
@@ -137,6 +136,9 @@ class SelectorSpec:
     def solve(self, qubo: PortfolioQubo, seed: int | None = None) -> dimod.SampleSet:
         """Solve ``qubo`` with this spec's solver and penalties; ``seed`` replaces ``self.seed``
         (sweeps run one grid point under several seeds)."""
+        # imported here: commands that only build models (export, data) load no solver
+        from ..solvers import solve
+
         return solve(
             qubo,
             self.solver,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ...classical.network import correlation_network, random_subset_distances
 from ...core.metrics import equal_weights, portfolio_returns
 from .common import pyplot
 
@@ -63,7 +64,6 @@ SHORT_COLOR = "tab:red"
 
 
 def _network(result: RunResult):
-    from ...classical.network import correlation_network
 
     return correlation_network(result.returns)
 
@@ -169,7 +169,6 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
 
     Nothing is written (``None``) when fewer than 2 assets are selected.
     """
-    from ...classical.network import random_subset_distances
 
     spread = result.diversification or {}
     if spread.get("mean_tree_distance") is None:

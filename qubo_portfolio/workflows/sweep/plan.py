@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ...errors import InputError
+from ...solvers import get_solver
 from ..config import Config, SolverConfig, set_dotted, validate_config
 
 RESULTS_FILE = "results.csv"
@@ -230,7 +231,6 @@ def plan_sweep(cfg: Config, source: str = "config") -> SweepPlan:
 
 
 def _check_solver(solver: SolverConfig, where: str) -> None:
-    from ...solvers import get_solver
 
     try:
         spec = get_solver(solver.name)

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core.decode import NoFeasibleSample, decode
+from ...core.metrics import equal_weights, portfolio_measures
 from ...core.model import PortfolioQubo, WindowMoments
+from ...core.returns import simple_returns
 from ...errors import InputError
 from ..config import ModelConfig, SolverConfig
 from ..executors import check_options, default_workers, run_tasks
@@ -85,8 +88,6 @@ def prepare_schemes(
     (data section as JSON -> :func:`data_fingerprint`). Every point's model is checked
     against its data here (``k`` in range, ...), before anything runs.
     """
-    from ...core.metrics import equal_weights, portfolio_measures
-    from ...core.returns import simple_returns
 
     returns_by_data: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
@@ -148,7 +149,6 @@ def solve_task(task: SweepTask, moments: Sequence[WindowMoments]) -> dict[str, A
     best feasible read (None when no read is feasible; long/short: the selected legs
     ``long:<t>``/``short:<t>``) and ``solve_seconds`` (solver and polish wall time).
     """
-    from ...core.decode import NoFeasibleSample, decode
 
     model = task.model
     qubo = PortfolioQubo(
@@ -301,8 +301,6 @@ def _measures(
     """
     key = (long_short, tickers)
     if key not in scheme._measures:
-        from ...core.metrics import equal_weights, portfolio_measures
-
         weights = leg_weights(tickers) if long_short else equal_weights(tickers)
         scheme._measures[key] = portfolio_measures(scheme.in_sample, weights, rf)
     return scheme._measures[key]
