@@ -10,7 +10,7 @@ objective ``E(x) = x^T A x``, with the fields ``h = A x``,
   (``E(x + e_j) - E(x) = A_jj + 2 h_j``),
 
 and then improved by steepest-descent swaps (``delta(i, j) = 2 (h_j - h_i) + A_ii + A_jj
-- 2 A_ij``, see :func:`qubo_portfolio.solvers.swap.swap_delta`) until no swap lowers ``E`` by
+- 2 A_ij``, see :func:`qubo_portfolio.solvers.swap.kernels.swap_delta`) until no swap lowers ``E`` by
 more than a relative ``1e-12``.
 
 With exclusive pairs (``twin``: the long and short legs of one stock) the repair first drops,
@@ -27,8 +27,8 @@ import dimod
 import numpy as np
 from numba import njit
 
-from qubo_portfolio.errors import InputError
-from qubo_portfolio.solvers.swap import DESCENT_RTOL, _check_twin, _init_state, _steepest_descent
+from ..errors import InputError
+from .swap.kernels import DESCENT_RTOL, check_twin, init_state, steepest_descent
 
 __all__ = ["polish", "repair", "swap_descent"]
 
@@ -120,16 +120,16 @@ def _polish_kernel(A, X, k, do_repair, rtol, twin):
     objectives = np.zeros((n, 2))
     for r in range(n):
         x = X[r]
-        kk = _init_state(A, x, members, pos, h)
+        kk = init_state(A, x, members, pos, h)
         for p in range(kk):
             objectives[r, 0] += h[members[p]]
         if do_repair:
             dropped, added = _repair_kernel(A, x, h, k, twin)
             counts[r, 0] = dropped
             counts[r, 1] = added
-            kk = _init_state(A, x, members, pos, h)
-        counts[r, 2] = _steepest_descent(A, x, members, pos, h, kk, rtol, floor, twin)
-        _init_state(A, x, members, pos, h)
+            kk = init_state(A, x, members, pos, h)
+        counts[r, 2] = steepest_descent(A, x, members, pos, h, kk, rtol, floor, twin)
+        init_state(A, x, members, pos, h)
         for p in range(kk):
             objectives[r, 1] += h[members[p]]
     return counts, objectives
@@ -193,7 +193,7 @@ def repair(A: np.ndarray, x: np.ndarray, k: int, twin: np.ndarray | None = None)
     """
     A, x = _prepare(A, x)
     k = _check_k(k, A.shape[0])
-    twin = _check_twin(twin, A.shape[0], k)
+    twin = check_twin(twin, A.shape[0], k)
     if not _WARM:
         _warmup()
     xx = x.astype(np.int8)
@@ -223,7 +223,7 @@ def swap_descent(A: np.ndarray, x: np.ndarray, twin: np.ndarray | None = None) -
     ndarray, shape (K,), same dtype as ``x``: a swap local minimum.
     """
     A, x = _prepare(A, x)
-    twin = _check_twin(twin, A.shape[0])
+    twin = check_twin(twin, A.shape[0])
     if not _WARM:
         _warmup()
     X = x.astype(np.int8)[None, :].copy()
@@ -289,7 +289,7 @@ def polish(
         raise InputError("A has non-finite entries")
     A = np.ascontiguousarray((A + A.T) / 2.0)
     k = _check_k(k, K)
-    twin = _check_twin(twin, K, k)
+    twin = check_twin(twin, K, k)
     if sampleset.vartype is not dimod.BINARY:
         sampleset = sampleset.change_vartype(dimod.BINARY, inplace=False)
     have = sampleset.variables
