@@ -135,20 +135,20 @@ def subset_problem(
 def binary_states(states: Any, vartype: dimod.Vartype) -> Any:
     """Initial states given in ``vartype`` as BINARY ones (SPIN ``s`` becomes ``(s + 1) / 2``).
 
-    Labelled states (SampleSet, mappings) come back as a BINARY SampleSet, arrays as an
-    int8 array; BINARY states and ``None`` are returned as given.
+    Arrays (and lists of lists) come back as an (n, K) int8 array, labelled states (a
+    SampleSet, mappings, ``(array, labels)``) as a BINARY SampleSet; BINARY states and ``None`` are returned as given.
     """
     if states is None or vartype is dimod.BINARY:
         return states
-    labelled = isinstance(states, dimod.SampleSet | Mapping) or (
-        isinstance(states, list | tuple) and len(states) > 0 and isinstance(states[0], Mapping)
+    unlabelled = isinstance(states, np.ndarray) or (
+        isinstance(states, list) and not (len(states) > 0 and isinstance(states[0], Mapping))
     )
     arr, labels = dimod.as_samples(states)
     if not np.isin(arr, (-1, 1)).all():
         raise InputError("initial_states of a SPIN model must be -1/+1 assignments")
     binary = (arr > 0).astype(np.int8)
-    if not labelled:
-        return binary if np.ndim(states) > 1 else binary[0]
+    if unlabelled:
+        return binary
     return dimod.SampleSet.from_samples((binary, labels), dimod.BINARY, energy=np.zeros(len(arr)))
 
 

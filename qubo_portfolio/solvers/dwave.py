@@ -98,8 +98,9 @@ class SimulatedAnnealingSampler(samplers.SimulatedAnnealingSampler):
     >>> import dimod
     >>> from qubo_portfolio.solvers.dwave import SimulatedAnnealingSampler
     >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "BINARY")
-    >>> SimulatedAnnealingSampler().sample(bqm, num_reads=2, seed=1).first.sample
-    {'a': 0, 'b': 1}
+    >>> best = SimulatedAnnealingSampler().sample(bqm, num_reads=2, seed=1).first
+    >>> {v: int(x) for v, x in best.sample.items()}, float(best.energy)
+    ({'a': 0, 'b': 1}, -1.0)
     """
 
     parameter_help: Mapping[str, str] = {
@@ -199,7 +200,8 @@ class TabuSampler(samplers.TabuSampler):
     >>> import dimod
     >>> from qubo_portfolio.solvers.dwave import TabuSampler
     >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "BINARY")
-    >>> TabuSampler().sample(bqm, num_reads=1, seed=1, timeout=5).first.sample
+    >>> best = TabuSampler().sample(bqm, num_reads=1, seed=1, timeout=5).first
+    >>> {v: int(x) for v, x in best.sample.items()}
     {'a': 0, 'b': 1}
     """
 

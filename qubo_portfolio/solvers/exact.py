@@ -146,10 +146,10 @@ class KSubsetExactSampler(dimod.Sampler):
     --------
     >>> import dimod
     >>> from qubo_portfolio.solvers.exact import KSubsetExactSampler
-    >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0, "c": 0.0}, {("b", "c"): 2.0}, 0.0, "BINARY")
+    >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0, "c": 0.3}, {("b", "c"): 1.0}, 0.0, "BINARY")
     >>> sampleset = KSubsetExactSampler().sample(bqm, k=2, num_reads=2)
     >>> [sorted(v for v, x in s.items() if x) for s in sampleset.samples()]
-    [['a', 'b'], ['a', 'c']]
+    [['a', 'b'], ['b', 'c']]
     """
 
     parameter_help: dict[str, str] = {}
@@ -230,7 +230,7 @@ class ExactBQMSampler(dimod.ExactSolver):
     >>> import dimod
     >>> from qubo_portfolio.solvers.exact import ExactBQMSampler
     >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "BINARY")
-    >>> ExactBQMSampler().sample(bqm, num_reads=1).first.energy
+    >>> float(ExactBQMSampler().sample(bqm, num_reads=1).first.energy)
     -1.0
     """
 

@@ -377,7 +377,7 @@ class PolishComposite(dimod.ComposedSampler):
     >>> from qubo_portfolio.solvers.polish import PolishComposite
     >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0, "c": 0.0}, {("b", "c"): 2.0}, 0.0, "BINARY")
     >>> sampleset = PolishComposite(dimod.RandomSampler()).sample(bqm, k=2, num_reads=3, seed=0)
-    >>> set(sampleset.record.sample.sum(axis=1).tolist()), sampleset.first.energy
+    >>> set(sampleset.record.sample.sum(axis=1).tolist()), float(sampleset.first.energy)
     ({2}, 0.0)
     """
 
