@@ -1,4 +1,4 @@
-"""Solvers by name. Every solver takes a :class:`PortfolioQubo` and returns a dimod SampleSet.
+"""Solvers by name: every one a :class:`dimod.Sampler`, run on a :class:`PortfolioQubo`.
 
 ========== ============================================================ =============
 name       what                                                         uses lambda
@@ -10,9 +10,14 @@ exact      all C(K, K') subsets enumerated (<= 5e6)                      no
 exact-bqm  dimod ExactSolver on the penalty BQM (K <= 20)                yes
 ========== ============================================================ =============
 
-``solve(qubo, "sa", num_reads=20, seed=0)`` runs one; ``polish=True`` repairs every sample
-to K' assets and descends by swaps (:mod:`qubo_portfolio.solvers.polish`), keeping the raw
-figures beside the polished ones.
+``get_sampler(name)`` is the sampler (:class:`~.dwave.SimulatedAnnealingSampler`,
+:class:`~.dwave.TabuSampler`, :class:`~.swap.SwapAnnealingSampler`,
+:class:`~.exact.KSubsetExactSampler`, :class:`~.exact.ExactBQMSampler`); each declares
+``parameters`` and ``properties``, the parameters a config may set (``parameter_help``) and
+their checks (``check_parameters``), which the registry reads. ``solve(qubo, "sa",
+num_reads=20, seed=0)`` runs one on the model's penalty BQM or on the model itself;
+``polish=True`` wraps it in :class:`~.polish.PolishComposite`, which repairs every sample to
+K' assets and descends by swaps, keeping the raw figures beside the polished ones.
 
 Long/short models (2K legs, :attr:`PortfolioQubo.variables`) work with every solver: the
 penalty solvers get the exclusion penalty gamma as well, ``swap`` and ``polish`` never hold
@@ -22,35 +27,74 @@ labelled by ``qubo.variables``.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dimod
 
 from ..core.model import PortfolioQubo
 from ..errors import InputError
-from . import dwave, exact
+
+Prepared = tuple[Any, dict[str, Any]]
+"""What a solver samples (a BQM or the model) and the keywords it may take besides
+``num_reads``, ``seed`` and ``solver.params``."""
+
+
+def _penalty_bqm(qubo: PortfolioQubo, lam: float | None, gamma: float | None) -> Prepared:
+    """The penalty BQM, and what the objective calibration and polish read from the model."""
+    bqm = qubo.to_bqm(penalty=lam, exclusion=gamma)
+    pairs = None
+    if qubo.long_short:
+        n = qubo.num_assets
+        pairs = list(zip(qubo.variables[:n], qubo.variables[n:], strict=True))
+    return bqm, {"k": qubo.k, "objective": qubo.A, "exclusive_pairs": pairs}
+
+
+def _exact_bqm(qubo: PortfolioQubo, lam: float | None, gamma: float | None) -> Prepared:
+    from .exact import check_exact_bqm_size
+
+    check_exact_bqm_size(qubo)  # refused in the model's terms before the BQM is built
+    return _penalty_bqm(qubo, lam, gamma)
+
+
+def _model(qubo: PortfolioQubo, lam: float | None, gamma: float | None) -> Prepared:
+    """The model itself: the fixed-cardinality samplers read ``A``, ``k`` and pairs from it."""
+    return qubo, {}
 
 
 @dataclass(frozen=True)
 class SolverSpec:
-    """A registered solver: its name, what it does, its parameters, how to run it."""
+    """A registered solver: its name, what it does, its sampler, how the model is given to it.
+
+    ``parameters`` (name -> help) and :meth:`check_params` come from the sampler class
+    (``parameter_help`` and ``check_parameters``); the class is imported on first use, so
+    that importing the package loads no numba.
+    """
 
     name: str
     summary: str
-    run: Callable[..., dimod.SampleSet]
-    """``run(qubo, *, penalty, exclusion, num_reads, seed, **params)``; :func:`solve` has
-    checked ``params`` with :meth:`check_params` before calling it."""
+    sampler: str
+    """``"module:Class"`` of the sampler, relative to this package."""
     uses_penalty: bool
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    prepare: Callable[[PortfolioQubo, float | None, float | None], Prepared]
     aliases: tuple[str, ...] = ()
-    check: Callable[[dict], None] | None = None
-    """Raises :class:`InputError` for a bad ``solver.params`` value, before any work."""
+
+    @property
+    def sampler_class(self) -> type[dimod.Sampler]:
+        """The sampler class (imported now if it was not)."""
+        module, name = self.sampler.split(":")
+        return getattr(importlib.import_module(module, __name__), name)
+
+    @property
+    def parameters(self) -> Mapping[str, str]:
+        """The ``solver.params`` a config may set, with their help (the sampler's table)."""
+        return self.sampler_class.parameter_help
 
     def check_params(self, params: dict) -> None:
-        """Unknown names, and bad values where the solver declares a check."""
+        """Unknown names, then bad values (the sampler's ``check_parameters``): one line."""
         unknown = sorted(set(params) - set(self.parameters))
         if unknown:
             allowed = ", ".join(self.parameters) or "none"
@@ -58,71 +102,8 @@ class SolverSpec:
                 f"unknown solver.params for {self.name}: {', '.join(unknown)} "
                 f"(allowed: {allowed}; see `qubo-portfolio solvers`)"
             )
-        if self.check is not None:
-            self.check(params)
+        self.sampler_class.check_parameters(params, self.name)
 
-
-def _check_swap_params(params: dict) -> None:
-    whole = {"num_sweeps": 0, "proposals_per_sweep": 0}
-    for name, low in whole.items():
-        value = params.get(name, low)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InputError(
-                f"solver.params.{name} = {value!r} for swap: expected a whole number >= {low}"
-            )
-    options = {
-        "proposal_type": ("best", "random"),
-        "beta_schedule_type": ("geometric", "linear"),
-        "descent": ("steepest", "first"),
-    }
-    for name, allowed in options.items():
-        if name in params and params[name] not in allowed:
-            raise InputError(
-                f"solver.params.{name} = {params[name]!r} for swap: expected {' or '.join(allowed)}"
-            )
-    beta = params.get("beta_range")
-    if beta is not None and not (
-        isinstance(beta, list | tuple)
-        and len(beta) == 2
-        and all(isinstance(b, int | float) and not isinstance(b, bool) and b > 0 for b in beta)
-        and beta[0] <= beta[1]
-    ):
-        raise InputError(
-            f"solver.params.beta_range = {beta!r} for swap: expected [hot, cold] with 0 < hot <= cold"
-        )
-
-
-def _run_swap(
-    qubo: PortfolioQubo,
-    *,
-    penalty: float | None,
-    num_reads: int,
-    seed: int | None,
-    exclusion: float | None = None,
-    **params: Any,
-) -> dimod.SampleSet:
-    from .swap import SwapAnnealingSampler
-
-    return SwapAnnealingSampler().sample_matrix(
-        qubo.A,
-        k=qubo.k,
-        variables=qubo.variables,
-        num_reads=num_reads,
-        seed=seed,
-        twin=qubo.twin if qubo.long_short else None,
-        **params,
-    )
-
-
-SWAP_PARAMETERS = {
-    "num_sweeps": "sweeps per read (default 20); a sweep is proposals_per_sweep proposals",
-    "proposals_per_sweep": "proposals per sweep (default K' for best, 4 K' for random)",
-    "proposal_type": "best: a random selected asset and its best partner (default) | random",
-    "beta_range": "[hot, cold] (default: calibrated to the spread of swap deltas, reported)",
-    "beta_schedule_type": "geometric | linear (default geometric)",
-    "descent": "final swap descent: steepest (default) | first",
-    "initial_states": "starting K'-subsets (array or SampleSet), else random",
-}
 
 SOLVERS: dict[str, SolverSpec] = {
     spec.name: spec
@@ -130,39 +111,38 @@ SOLVERS: dict[str, SolverSpec] = {
         SolverSpec(
             "sa",
             "dwave-samplers SimulatedAnnealingSampler (dwave-neal's engine) on the penalty BQM",
-            dwave.run_sa,
+            ".dwave:SimulatedAnnealingSampler",
             True,
-            dwave.SA_PARAMETERS,
+            _penalty_bqm,
             aliases=("neal",),
-            check=dwave.check_sa_params,
         ),
         SolverSpec(
             "tabu",
             "dwave-samplers TabuSampler on the penalty BQM",
-            dwave.run_tabu,
+            ".dwave:TabuSampler",
             True,
-            dwave.TABU_PARAMETERS,
-            check=dwave.check_tabu_params,
+            _penalty_bqm,
         ),
         SolverSpec(
             "swap",
             "fixed-cardinality swap annealing on x^T A x: every state holds exactly K' assets",
-            _run_swap,
+            ".swap:SwapAnnealingSampler",
             False,
-            SWAP_PARAMETERS,
-            check=_check_swap_params,
+            _model,
         ),
         SolverSpec(
             "exact",
             "the constrained optimum: all C(K, K') subsets enumerated (up to 5e6)",
-            exact.run_exact,
+            ".exact:KSubsetExactSampler",
             False,
+            _model,
         ),
         SolverSpec(
             "exact-bqm",
             "dimod ExactSolver on the penalty BQM, K <= 20 (shows what the penalty does)",
-            exact.run_exact_bqm,
+            ".exact:ExactBQMSampler",
             True,
+            _exact_bqm,
         ),
     )
 }
@@ -176,6 +156,19 @@ def get_solver(name: str) -> SolverSpec:
         names = ", ".join([*SOLVERS, *ALIASES])
         raise InputError(f"unknown solver {name!r} (choose one of: {names})")
     return SOLVERS[key]
+
+
+def get_sampler(name: str) -> dimod.Sampler:
+    """A new instance of the sampler registered as ``name`` (or an alias such as ``neal``).
+
+    Examples
+    --------
+    >>> import dimod
+    >>> from qubo_portfolio.solvers import get_sampler
+    >>> isinstance(get_sampler("tabu"), dimod.Sampler)
+    True
+    """
+    return get_solver(name).sampler_class()
 
 
 def solve(
@@ -220,32 +213,23 @@ def solve(
     lam = qubo.penalty_weight(penalty, penalty_scale) if spec.uses_penalty else None
     gamma = qubo.exclusion_weight(exclusion, exclusion_scale) if spec.uses_penalty else None
     start = time.perf_counter()
-    try:
-        sampleset = spec.run(
-            qubo, penalty=lam, exclusion=gamma, num_reads=num_reads, seed=seed, **params
-        )
-    except (TypeError, ValueError) as exc:
-        if not params or isinstance(exc, InputError):
-            raise
-        # the sampler refused a value of solver.params: say which solver, one line
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(
-            f"{spec.name} rejected solver.params {params}: {detail} (see `qubo-portfolio solvers`)"
-        ) from exc
+    sampler = spec.sampler_class()
+    if polish:
+        from .polish import PolishComposite
+
+        sampler = PolishComposite(sampler)
+    problem, extra = spec.prepare(qubo, lam, gamma)
+    keywords = {"num_reads": num_reads, "seed": seed, **extra}
+    keywords = {key: value for key, value in keywords.items() if key in sampler.parameters}
+    sampleset = _sample(spec, sampler, problem, keywords, params)
     elapsed = time.perf_counter() - start
     info = dict(sampleset.info)
     if "timing" in info:
         info["sampler_timing"] = info.pop("timing")
     timing = {"solve_seconds": elapsed}
     if polish:
-        from .polish import polish as polish_samples
-
-        start = time.perf_counter()
-        sampleset = polish_samples(
-            sampleset, qubo.A, qubo.variables, qubo.k, qubo.twin if qubo.long_short else None
-        )
-        timing["polish_seconds"] = time.perf_counter() - start
-        info = {**info, **sampleset.info}
+        polish_seconds = info["polish"]["timing"] + info["polish"]["compile"]
+        timing = {"solve_seconds": elapsed - polish_seconds, "polish_seconds": polish_seconds}
     info.update(
         solver=spec.name,
         penalty=lam,
@@ -261,4 +245,24 @@ def solve(
     return sampleset
 
 
-__all__ = ["SOLVERS", "SolverSpec", "get_solver", "solve"]
+def _sample(
+    spec: SolverSpec,
+    sampler: dimod.Sampler,
+    problem: Any,
+    keywords: dict[str, Any],
+    params: dict[str, Any],
+) -> dimod.SampleSet:
+    """``sampler.sample(problem, **keywords, **params)``; a value of ``params`` the sampler
+    refuses becomes one :class:`InputError` line naming the solver."""
+    try:
+        return sampler.sample(problem, **keywords, **params)
+    except (TypeError, ValueError) as exc:
+        if not params or isinstance(exc, InputError):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"{spec.name} rejected solver.params {params}: {detail} (see `qubo-portfolio solvers`)"
+        ) from exc
+
+
+__all__ = ["ALIASES", "SOLVERS", "SolverSpec", "get_sampler", "get_solver", "solve"]

@@ -1,17 +1,18 @@
-"""Exact solvers for small problems.
+"""Exact samplers for small problems.
 
-``exact``: the constrained optimum ``min x^T A x s.t. sum x = K'`` by enumerating all
-C(K, K') subsets in vectorized chunks (up to 5e6 subsets); long/short, all C(K, K') stock
-subsets times the 2^K' ways to give each stock a side (up to 5e6 portfolios). ``exact-bqm``:
-dimod's ``ExactSolver`` on the penalty BQM (all 2^n states of its n <= 20 variables), which
-shows what the penalties do: its lowest states are infeasible when lambda (or gamma) is too
-small.
+:class:`KSubsetExactSampler` (``exact``): the constrained optimum ``min x^T A x s.t.
+sum x = K'`` by enumerating all C(K, K') subsets in vectorized chunks (up to 5e6 subsets);
+long/short, all C(K, K') stock subsets times the 2^K' ways to give each stock a side (up to
+5e6 portfolios). :class:`ExactBQMSampler` (``exact-bqm``): dimod's ``ExactSolver`` on the
+penalty BQM (all 2^n states of its n <= 20 variables), which shows what the penalties do: its
+lowest states are infeasible when lambda (or gamma) is too small.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import dimod
@@ -19,6 +20,15 @@ import numpy as np
 
 from ..core.model import PortfolioQubo
 from ..errors import InputError
+from .common import check_int, finish, subset_problem
+
+__all__ = [
+    "ExactBQMSampler",
+    "KSubsetExactSampler",
+    "best_long_short",
+    "best_subsets",
+    "subset_objectives",
+]
 
 MAX_SUBSETS = 5_000_000
 MAX_EXACT_BQM_VARIABLES = 20
@@ -108,51 +118,159 @@ def best_long_short(a: np.ndarray, k: int, top: int = 1) -> tuple[np.ndarray, np
     return _best_of(a, chunks(), k, top)
 
 
-def run_exact(
-    qubo: PortfolioQubo,
-    *,
-    penalty: float | None,
-    num_reads: int,
-    seed: int | None,
-    exclusion: float | None = None,
-    **params: Any,
-) -> dimod.SampleSet:
-    """The ``num_reads`` best feasible selections (at most C(K, K'), or C(K, K') 2^K'
-    long/short), best first.
+def _pair_layout(twin: np.ndarray) -> np.ndarray:
+    """Variable order ``[first legs, second legs]`` of a fully paired ``twin``.
 
-    Energies are ``x^T A x``; every sample is feasible.
+    ``first`` are the variables whose twin has a higher index, in index order; ``second``
+    their twins. A long/short model's own order (``[long legs, short legs]``) comes back
+    unchanged.
     """
-    if qubo.long_short:
-        idx, values = best_long_short(qubo.A, qubo.k, top=num_reads)
-    else:
-        idx, values = best_subsets(qubo.A, qubo.k, top=num_reads)
-    samples = np.zeros((len(idx), qubo.num_variables), dtype=np.int8)
-    np.put_along_axis(samples, idx, 1, axis=1)
-    return dimod.SampleSet.from_samples(
-        (samples, qubo.variables), vartype=dimod.BINARY, energy=values
-    )
-
-
-def run_exact_bqm(
-    qubo: PortfolioQubo,
-    *,
-    penalty: float,
-    num_reads: int,
-    seed: int | None,
-    exclusion: float | None = None,
-    **params: Any,
-) -> dimod.SampleSet:
-    """dimod ``ExactSolver`` on the penalty BQM; the ``num_reads`` lowest-energy states."""
-    if qubo.num_variables > MAX_EXACT_BQM_VARIABLES:
-        if qubo.long_short:
-            raise InputError(
-                f"exact-bqm enumerates 2^(2K) states: 2K = {qubo.num_variables} long/short "
-                f"variables exceeds {MAX_EXACT_BQM_VARIABLES} (use solver.name: exact, swap "
-                "or tabu)"
-            )
+    if (twin < 0).any():
         raise InputError(
-            f"exact-bqm enumerates 2^K states: K = {qubo.num_assets} exceeds "
-            f"{MAX_EXACT_BQM_VARIABLES} (use solver.name: exact, swap or tabu)"
+            "exact with exclusive pairs needs every variable in a pair (a long/short model)"
         )
-    bqm = qubo.to_bqm(penalty=penalty, exclusion=exclusion)
-    return dimod.ExactSolver().sample(bqm).truncate(num_reads)
+    first = np.flatnonzero(twin > np.arange(len(twin)))
+    return np.concatenate([first, twin[first]])
+
+
+class KSubsetExactSampler(dimod.Sampler):
+    """The ``num_reads`` best k-subsets, by enumeration: the constrained optimum.
+
+    Minimizes ``x^T A x`` over BINARY ``x`` with exactly ``k`` ones (``A`` from the BQM,
+    :func:`~qubo_portfolio.solvers.common.dense_matrix`, or from a :class:`PortfolioQubo`),
+    enumerating all ``C(K, k)`` subsets (:func:`best_subsets`), or with exclusive pairs all
+    ``C(n, k) 2^k`` choices of k pairs and a side each (:func:`best_long_short`); refuses
+    more than 5e6. A SPIN model is answered in SPIN, ``k`` counting the spins at +1.
+
+    Examples
+    --------
+    >>> import dimod
+    >>> from qubo_portfolio.solvers.exact import KSubsetExactSampler
+    >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0, "c": 0.3}, {("b", "c"): 1.0}, 0.0, "BINARY")
+    >>> sampleset = KSubsetExactSampler().sample(bqm, k=2, num_reads=2)
+    >>> [sorted(v for v, x in s.items() if x) for s in sampleset.samples()]
+    [['a', 'b'], ['b', 'c']]
+    """
+
+    parameter_help: dict[str, str] = {}
+    """``exact`` takes no ``solver.params``."""
+
+    parameters: dict = None
+    """Keyword arguments accepted by :meth:`sample`: ``k``, ``num_reads``, ``exclusive_pairs``."""
+
+    properties: dict = None
+    """``max_subsets``: the most subsets (or long/short portfolios) enumerated."""
+
+    def __init__(self) -> None:
+        self.parameters = {"k": [], "num_reads": [], "exclusive_pairs": []}
+        self.properties = {"max_subsets": MAX_SUBSETS}
+
+    @classmethod
+    def check_parameters(cls, params: dict[str, Any], solver: str = "exact") -> None:
+        """Nothing to check: ``exact`` has no ``solver.params``."""
+
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel | PortfolioQubo,
+        *,
+        k: int | None = None,
+        num_reads: int = 1,
+        exclusive_pairs: Iterable | None = None,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
+        """The ``num_reads`` best feasible selections (fewer if there are fewer), best first.
+
+        Parameters
+        ----------
+        bqm : dimod.BinaryQuadraticModel or PortfolioQubo
+            The objective; a model gives ``A``, ``k`` and its long/short pairs directly.
+        k : int
+            Number of variables on in every sample (required with a BQM).
+        num_reads : int, default 1
+            Number of best selections returned.
+        exclusive_pairs : iterable of (u, v) pairs, optional
+            Variables never on together; every variable must be in one pair.
+
+        Returns
+        -------
+        dimod.SampleSet
+            Energies ``x^T A x`` for a model, ``bqm.energies`` for a BQM; every sample is
+            feasible.
+        """
+        self.remove_unknown_kwargs(**kwargs)
+        problem = subset_problem(bqm, k, exclusive_pairs)
+        A = np.asarray(problem.A, dtype=np.float64)
+        num_reads = check_int("num_reads", num_reads, 1)
+        k = check_int("k", problem.k, 0)
+        if problem.twin is None:
+            if k > len(A):
+                raise InputError(f"k = {k} exceeds the {len(A)} variables")
+            idx, values = best_subsets(A, k, top=num_reads)
+        else:
+            order = _pair_layout(problem.twin)
+            idx, values = best_long_short(A[np.ix_(order, order)], k, top=num_reads)
+            idx = order[idx]
+        samples = np.zeros((len(idx), len(A)), dtype=np.int8)
+        np.put_along_axis(samples, idx, 1, axis=1)
+        sampleset = dimod.SampleSet.from_samples(
+            (samples, problem.variables), vartype=dimod.BINARY, energy=values
+        )
+        return finish(sampleset, problem)
+
+
+class ExactBQMSampler(dimod.ExactSolver):
+    """dimod's ``ExactSolver`` on at most 20 variables, keeping the ``num_reads`` lowest.
+
+    All ``2^n`` states of the BQM are enumerated (so on a penalty BQM the ground state is
+    infeasible when lambda is too small); more than 20 variables are refused with an
+    :class:`InputError`.
+
+    Examples
+    --------
+    >>> import dimod
+    >>> from qubo_portfolio.solvers.exact import ExactBQMSampler
+    >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "BINARY")
+    >>> float(ExactBQMSampler().sample(bqm, num_reads=1).first.energy)
+    -1.0
+    """
+
+    parameter_help: dict[str, str] = {}
+    """``exact-bqm`` takes no ``solver.params``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parameters = {"num_reads": []}
+        self.properties = {"max_variables": MAX_EXACT_BQM_VARIABLES}
+
+    @classmethod
+    def check_parameters(cls, params: dict[str, Any], solver: str = "exact-bqm") -> None:
+        """Nothing to check: ``exact-bqm`` has no ``solver.params``."""
+
+    def sample(
+        self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, **kwargs: Any
+    ) -> dimod.SampleSet:
+        """The ``num_reads`` lowest-energy states (all ``2^n`` without it), lowest first."""
+        n = bqm.num_variables
+        if n > MAX_EXACT_BQM_VARIABLES:
+            raise InputError(
+                f"exact-bqm enumerates 2^n states: n = {n} variables exceeds "
+                f"{MAX_EXACT_BQM_VARIABLES} (use solver.name: exact, swap or tabu)"
+            )
+        sampleset = super().sample(bqm, **kwargs)
+        return sampleset if num_reads is None else sampleset.truncate(num_reads)
+
+
+def check_exact_bqm_size(qubo: PortfolioQubo) -> None:
+    """:class:`InputError` in the model's terms (K, or 2K legs) when exact-bqm would refuse."""
+    if qubo.num_variables <= MAX_EXACT_BQM_VARIABLES:
+        return
+    if qubo.long_short:
+        raise InputError(
+            f"exact-bqm enumerates 2^(2K) states: 2K = {qubo.num_variables} long/short "
+            f"variables exceeds {MAX_EXACT_BQM_VARIABLES} (use solver.name: exact, swap "
+            "or tabu)"
+        )
+    raise InputError(
+        f"exact-bqm enumerates 2^K states: K = {qubo.num_assets} exceeds "
+        f"{MAX_EXACT_BQM_VARIABLES} (use solver.name: exact, swap or tabu)"
+    )

@@ -1,4 +1,4 @@
-"""Repair samples to exactly k ones, then swap-descend them to a swap local minimum.
+"""Repair samples to exactly k ones, then swap-descend them: :class:`PolishComposite`.
 
 Applied to any :class:`dimod.SampleSet` (simulated annealing or tabu on the penalty BQM,
 exact solvers, the swap annealer): each sample is first made feasible greedily on the
@@ -10,7 +10,7 @@ objective ``E(x) = x^T A x``, with the fields ``h = A x``,
   (``E(x + e_j) - E(x) = A_jj + 2 h_j``),
 
 and then improved by steepest-descent swaps (``delta(i, j) = 2 (h_j - h_i) + A_ii + A_jj
-- 2 A_ij``, see :func:`qubo_portfolio.solvers.swap.swap_delta`) until no swap lowers ``E`` by
+- 2 A_ij``, see :func:`qubo_portfolio.solvers.swap.kernels.swap_delta`) until no swap lowers ``E`` by
 more than a relative ``1e-12``.
 
 With exclusive pairs (``twin``: the long and short legs of one stock) the repair first drops,
@@ -22,15 +22,19 @@ adds variables whose twin is not selected, and the descent makes only allowed sw
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import dimod
 import numpy as np
 from numba import njit
 
-from qubo_portfolio.errors import InputError
-from qubo_portfolio.solvers.swap import DESCENT_RTOL, _check_twin, _init_state, _steepest_descent
+from ..core.model import PortfolioQubo
+from ..errors import InputError
+from .common import finish, subset_problem
+from .swap.kernels import DESCENT_RTOL, check_twin, init_state, steepest_descent
 
-__all__ = ["polish", "repair", "swap_descent"]
+__all__ = ["PolishComposite", "polish", "repair", "swap_descent"]
 
 _WARM = False
 
@@ -120,16 +124,16 @@ def _polish_kernel(A, X, k, do_repair, rtol, twin):
     objectives = np.zeros((n, 2))
     for r in range(n):
         x = X[r]
-        kk = _init_state(A, x, members, pos, h)
+        kk = init_state(A, x, members, pos, h)
         for p in range(kk):
             objectives[r, 0] += h[members[p]]
         if do_repair:
             dropped, added = _repair_kernel(A, x, h, k, twin)
             counts[r, 0] = dropped
             counts[r, 1] = added
-            kk = _init_state(A, x, members, pos, h)
-        counts[r, 2] = _steepest_descent(A, x, members, pos, h, kk, rtol, floor, twin)
-        _init_state(A, x, members, pos, h)
+            kk = init_state(A, x, members, pos, h)
+        counts[r, 2] = steepest_descent(A, x, members, pos, h, kk, rtol, floor, twin)
+        init_state(A, x, members, pos, h)
         for p in range(kk):
             objectives[r, 1] += h[members[p]]
     return counts, objectives
@@ -193,7 +197,7 @@ def repair(A: np.ndarray, x: np.ndarray, k: int, twin: np.ndarray | None = None)
     """
     A, x = _prepare(A, x)
     k = _check_k(k, A.shape[0])
-    twin = _check_twin(twin, A.shape[0], k)
+    twin = check_twin(twin, A.shape[0], k)
     if not _WARM:
         _warmup()
     xx = x.astype(np.int8)
@@ -223,7 +227,7 @@ def swap_descent(A: np.ndarray, x: np.ndarray, twin: np.ndarray | None = None) -
     ndarray, shape (K,), same dtype as ``x``: a swap local minimum.
     """
     A, x = _prepare(A, x)
-    twin = _check_twin(twin, A.shape[0])
+    twin = check_twin(twin, A.shape[0])
     if not _WARM:
         _warmup()
     X = x.astype(np.int8)[None, :].copy()
@@ -289,7 +293,7 @@ def polish(
         raise InputError("A has non-finite entries")
     A = np.ascontiguousarray((A + A.T) / 2.0)
     k = _check_k(k, K)
-    twin = _check_twin(twin, K, k)
+    twin = check_twin(twin, K, k)
     if sampleset.vartype is not dimod.BINARY:
         sampleset = sampleset.change_vartype(dimod.BINARY, inplace=False)
     have = sampleset.variables
@@ -345,3 +349,95 @@ def polish(
         sort_labels=False,
         **vectors,
     )
+
+
+class PolishComposite(dimod.ComposedSampler):
+    """Repairs the child sampler's samples to ``k`` variables on and swap-descends them.
+
+    In the style of dwave-samplers' ``SteepestDescentComposite``: :meth:`sample` runs the
+    child on the same problem and post-processes its SampleSet with :func:`polish`, on the
+    objective ``x^T A x`` whose matrix ``A`` is the model's (a :class:`PortfolioQubo`), the
+    given ``objective``, or :func:`~qubo_portfolio.solvers.common.dense_matrix` of the BQM.
+    The raw figures stay in the SampleSet's vectors: ``objective_raw``, ``feasible_raw``,
+    ``num_selected_raw``, ``energy_raw`` (and ``polish_swaps``); ``info["polish"]`` counts
+    what was done.
+
+    Energies: ``x^T A x`` of the polished samples when ``A`` is the model's or the given
+    ``objective`` (on feasible samples that is the BQM's energy), else ``bqm.energies``.
+    A SPIN model is answered in SPIN, ``k`` counting the spins at +1.
+
+    Parameters
+    ----------
+    child_sampler : dimod.Sampler
+        Any sampler; it is given the keywords it declares in its ``parameters``.
+
+    Examples
+    --------
+    >>> import dimod
+    >>> from qubo_portfolio.solvers.polish import PolishComposite
+    >>> bqm = dimod.BQM({"a": 1.0, "b": -1.0, "c": 0.0}, {("b", "c"): 2.0}, 0.0, "BINARY")
+    >>> sampleset = PolishComposite(dimod.RandomSampler()).sample(bqm, k=2, num_reads=3, seed=0)
+    >>> set(sampleset.record.sample.sum(axis=1).tolist()), float(sampleset.first.energy)
+    ({2}, 0.0)
+    """
+
+    children: list = None
+    parameters: dict = None
+    properties: dict = None
+
+    def __init__(self, child_sampler: dimod.Sampler) -> None:
+        self.children = [child_sampler]
+        self.parameters = {
+            **child_sampler.parameters,
+            "k": [],
+            "objective": [],
+            "exclusive_pairs": [],
+        }
+        self.properties = {"child_properties": dict(child_sampler.properties)}
+
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel | PortfolioQubo,
+        *,
+        k: int | None = None,
+        objective: np.ndarray | None = None,
+        exclusive_pairs: Iterable | None = None,
+        **parameters: Any,
+    ) -> dimod.SampleSet:
+        """Sample with the child, then :func:`polish` every sample.
+
+        Parameters
+        ----------
+        bqm : dimod.BinaryQuadraticModel or PortfolioQubo
+            The problem, given to the child as it is.
+        k : int
+            Variables on in every polished sample (required with a BQM; a model has its own).
+        objective : ndarray, optional
+            ``A`` in ``bqm.variables`` order with ``bqm.energy(x) = x^T A x`` on the feasible
+            ``x`` (e.g. the model's ``A`` for its penalty BQM); default ``dense_matrix(bqm)``.
+        exclusive_pairs : iterable of (u, v) pairs, optional
+            Variables never on together in a polished sample (long and short legs).
+        **parameters
+            For the child; ``k``, ``objective`` and ``exclusive_pairs`` are passed on too when
+            the child declares them.
+
+        Returns
+        -------
+        dimod.SampleSet
+            See :func:`polish`, in the model's vartype.
+        """
+        child = self.child
+        given = {"k": k, "objective": objective, "exclusive_pairs": exclusive_pairs}
+        for name, value in given.items():
+            if name in child.parameters and value is not None:
+                parameters[name] = value
+        sampleset = child.sample(bqm, **parameters)
+        problem = subset_problem(bqm, k, exclusive_pairs, objective)
+        polished = polish(sampleset, problem.A, problem.variables, problem.k, problem.twin)
+        if problem.bqm is None:
+            return polished
+        if objective is None:
+            return finish(polished, problem)
+        if problem.bqm.vartype is not dimod.BINARY:
+            polished = polished.change_vartype(problem.bqm.vartype, inplace=False)
+        return polished
