@@ -86,6 +86,9 @@ def build_model(returns: pd.DataFrame, cfg: ModelConfig) -> PortfolioQubo:
         return_term=cfg.return_term,
         lookback=cfg.lookback,
         positions=cfg.positions,
+        covariance=cfg.covariance,
+        expected_returns=cfg.expected_returns,
+        estimator_params=cfg.estimator_params.model_dump(),
     )
 
 
