@@ -29,7 +29,8 @@ import sklearn.utils.validation as skv
 from skfolio.optimization._base import BaseOptimization
 
 from .core.returns import WindowSpec
-from .workflows.selector import SelectorSpec, select_assets
+from .workflows.selector import select_assets
+from .workflows.settings import SelectorSpec
 
 
 class QuboSelection(BaseOptimization):
@@ -64,13 +65,22 @@ class QuboSelection(BaseOptimization):
         lambda = ``penalty_scale`` times the single-flip bound lambda* (penalty solvers).
     solver_params : dict, optional
         Passed to the sampler (e.g. ``{"timeout": 20}`` for ``tabu``).
+    positions : {"long_only", "long_short"}, default="long_only"
+        Long/short picks K' legs among the 2K (``long:<t>``, ``short:<t>``), never both
+        sides of a stock, and weighs them ``+1/K'`` (long) or ``-1/K'`` (short).
+    exclusion_scale : float, default=1.0
+        Long/short: gamma = ``exclusion_scale`` times the bound gamma* (penalty solvers).
+    covariance, expected_returns : str, default="empirical"
+        The moment estimators of each window (``model.covariance``, ``model.expected_returns``).
+    estimator_params : dict, optional
+        ``{"covariance": {...}, "expected_returns": {...}}`` passed to those estimators.
     portfolio_params : dict, optional
         Passed to the ``Portfolio`` that ``predict`` returns (skfolio).
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_assets,)
-        ``1/K'`` on the selected assets, 0 elsewhere.
+        ``1/K'`` on the selected assets (``-1/K'`` on those held short), 0 elsewhere.
     selected_ : list of str
         The selected assets (column names of ``X``; ``x0, x1, ...`` for arrays).
     qubo_ : PortfolioQubo
@@ -94,6 +104,11 @@ class QuboSelection(BaseOptimization):
         penalty_scale: float = 1.0,
         solver_params: Mapping[str, Any] | None = None,
         portfolio_params: dict | None = None,
+        positions: str = "long_only",
+        exclusion_scale: float = 1.0,
+        covariance: str = "empirical",
+        expected_returns: str = "empirical",
+        estimator_params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(portfolio_params=portfolio_params)
         self.k = k
@@ -106,6 +121,11 @@ class QuboSelection(BaseOptimization):
         self.seed = seed
         self.penalty_scale = penalty_scale
         self.solver_params = solver_params
+        self.positions = positions
+        self.exclusion_scale = exclusion_scale
+        self.covariance = covariance
+        self.expected_returns = expected_returns
+        self.estimator_params = estimator_params
 
     def fit(self, X: Any, y: None = None, **fit_params: Any) -> QuboSelection:
         """Select K' assets from the returns ``X``.
@@ -134,13 +154,16 @@ class QuboSelection(BaseOptimization):
             seed=self.seed,
             penalty_scale=self.penalty_scale,
             params=dict(self.solver_params or {}),
+            positions=self.positions,
+            exclusion_scale=self.exclusion_scale,
+            covariance=self.covariance,
+            expected_returns=self.expected_returns,
+            estimator_params=dict(self.estimator_params or {}),
         )
         choice = select_assets(returns, spec)
-        chosen = set(choice.tickers)
+        weights = choice.decoded.best.weights  # signed: -1/K' on short legs
         self.selected_ = list(choice.tickers)
-        self.weights_ = np.array(
-            [1.0 / len(chosen) if t in chosen else 0.0 for t in returns.columns]
-        )
+        self.weights_ = np.array([float(weights.get(t, 0.0)) for t in returns.columns])
         self.qubo_ = choice.qubo
         self.sampleset_ = choice.sampleset
         self.objective_ = choice.decoded.best.objective

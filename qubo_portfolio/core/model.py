@@ -11,6 +11,10 @@ daily return, ``x^T A x = mean_m [VAR_m(R) - xi E_m(R) / K']`` (linear) or
 ``mean_m [VAR_m(R) - xi E_m(R)^2]`` (squared). The cardinality constraint becomes the
 penalty ``lambda (sum x - K')^2`` in :meth:`PortfolioQubo.to_bqm`.
 
+``Q^(m)`` is the sample covariance (ddof=1) and ``mu^(m)`` the mean unless ``covariance`` /
+``expected_returns`` name another estimator (skfolio's, fitted on each window's returns; see
+:mod:`qubo_portfolio.core.moments`); the formula of A is the same for all.
+
 Long/short (``positions="long_short"``, the method text's 2K binaries): the variables are
 ``long:<ticker>`` then ``short:<ticker>``, a short leg earns ``-r``, so the moments are those
 of the returns with ``-r`` appended (covariance blocks ``[[Q, -Q], [-Q, Q]]``, means
@@ -23,13 +27,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import dimod
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .moments import (
+    CovarianceName,
+    ExpectedReturnsName,
+    check_estimators,
+    covariance_estimator,
+    expected_returns_estimator,
+    fit_window,
+    normalize_params,
+)
 from .returns import Window, WindowSpec, apply_lookback, lookback_start, window_bounds
 
 ReturnTerm = Literal["linear", "squared"]
@@ -54,6 +67,10 @@ class WindowMoments:
         ``mu-bar = 1/M sum_m mu^(m)``; ``P-bar = diag(mu-bar)`` for the linear return term.
     outer_mean : ndarray (K, K)
         ``1/M sum_m mu^(m) mu^(m)^T``, ``P-bar`` for the squared return term.
+    covariance, expected_returns : str
+        The estimators of ``Q^(m)`` and ``mu^(m)`` (:mod:`qubo_portfolio.core.moments`).
+    estimator_params : dict
+        ``{"covariance": {...}, "expected_returns": {...}}``, the parameters given to them.
     """
 
     tickers: tuple[str, ...]
@@ -61,19 +78,37 @@ class WindowMoments:
     cov_mean: np.ndarray
     mean_mean: np.ndarray
     outer_mean: np.ndarray
+    covariance: str = "empirical"
+    expected_returns: str = "empirical"
+    estimator_params: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: {"covariance": {}, "expected_returns": {}}
+    )
 
     @property
     def num_windows(self) -> int:
         return len(self.windows)
 
 
-def window_moments(returns: pd.DataFrame, windows: Sequence[Window]) -> WindowMoments:
+def window_moments(
+    returns: pd.DataFrame,
+    windows: Sequence[Window],
+    *,
+    covariance: CovarianceName = "empirical",
+    expected_returns: ExpectedReturnsName = "empirical",
+    estimator_params: Mapping[str, Any] | None = None,
+) -> WindowMoments:
     """Average the per-window covariance and mean return over ``windows``.
 
-    With ``X_m`` the ``L_m x K`` returns of window m, ``mu^(m)`` its column means and
-    ``Z_m = (X_m - mu^(m)) / sqrt(L_m - 1)``, ``Q^(m) = Z_m^T Z_m``; stacking all ``Z_m``
-    gives ``sum_m Q^(m) = Z^T Z`` in one matrix product.
+    ``Q^(m)`` and ``mu^(m)`` are the outputs of the estimators ``covariance`` and
+    ``expected_returns`` fitted on window m's returns (see :mod:`qubo_portfolio.core.moments`
+    for the names and ``estimator_params``).
+
+    ``empirical`` without parameters (the default) is computed here, without skfolio: with
+    ``X_m`` the ``L_m x K`` returns of window m, ``mu^(m)`` its column means and
+    ``Z_m = (X_m - mu^(m)) / sqrt(L_m - 1)``, ``Q^(m) = Z_m^T Z_m`` (ddof=1); stacking all
+    ``Z_m`` gives ``sum_m Q^(m) = Z^T Z`` in one matrix product.
     """
+    params = check_estimators(covariance, expected_returns, estimator_params)
     values = returns.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
         bad = returns.columns[~np.isfinite(values).all(axis=0)]
@@ -81,16 +116,36 @@ def window_moments(returns: pd.DataFrame, windows: Sequence[Window]) -> WindowMo
             f"returns have missing values for {', '.join(map(str, bad[:5]))}"
             f"{' ...' if len(bad) > 5 else ''} (use data.missing: drop_assets)"
         )
-    blocks, means = [], []
-    for w in windows:
-        x = values[w.start : w.stop]
-        mu = x.mean(axis=0)
-        means.append(mu)
-        blocks.append((x - mu) / np.sqrt(w.rows - 1))
-    z = np.vstack(blocks)
-    mu_all = np.vstack(means)
     m = len(windows)
-    cov_mean = z.T @ z / m
+    plain_cov = covariance == "empirical" and not params["covariance"]
+    plain_mu = expected_returns == "empirical" and not params["expected_returns"]
+    cov_est = None if plain_cov else covariance_estimator(covariance, params["covariance"])
+    mu_est = (
+        None
+        if plain_mu
+        else expected_returns_estimator(expected_returns, params["expected_returns"])
+    )
+    blocks, means = [], []
+    cov_sum = None
+    for i, w in enumerate(windows):
+        x = values[w.start : w.stop]
+        if plain_mu:
+            mu = x.mean(axis=0)
+        else:
+            mu = fit_window("expected_returns", expected_returns, mu_est, x, i, m)
+        means.append(mu)
+        if plain_cov:
+            center = mu if plain_mu else x.mean(axis=0)
+            blocks.append((x - center) / np.sqrt(w.rows - 1))
+        else:
+            q = fit_window("covariance", covariance, cov_est, x, i, m)
+            cov_sum = q if cov_sum is None else cov_sum + q
+    mu_all = np.vstack(means)
+    if plain_cov:
+        z = np.vstack(blocks)
+        cov_mean = z.T @ z / m
+    else:
+        cov_mean = cov_sum / m
     cov_mean = (cov_mean + cov_mean.T) / 2
     return WindowMoments(
         tickers=tuple(str(c) for c in returns.columns),
@@ -98,6 +153,9 @@ def window_moments(returns: pd.DataFrame, windows: Sequence[Window]) -> WindowMo
         cov_mean=cov_mean,
         mean_mean=mu_all.mean(axis=0),
         outer_mean=mu_all.T @ mu_all / m,
+        covariance=covariance,
+        expected_returns=expected_returns,
+        estimator_params=params,
     )
 
 
@@ -215,6 +273,21 @@ class PortfolioQubo:
     @property
     def windows(self) -> tuple[Window, ...]:
         return self.moments.windows
+
+    @property
+    def covariance(self) -> str:
+        """The estimator of each window's ``Q^(m)`` (``empirical``: sample covariance)."""
+        return self.moments.covariance
+
+    @property
+    def expected_returns(self) -> str:
+        """The estimator of each window's ``mu^(m)`` (``empirical``: the mean)."""
+        return self.moments.expected_returns
+
+    @property
+    def estimator_params(self) -> dict:
+        """``{"covariance": {...}, "expected_returns": {...}}`` given to the estimators."""
+        return {k: dict(v) for k, v in self.moments.estimator_params.items()}
 
     @property
     def q_bar(self) -> np.ndarray:
@@ -458,6 +531,9 @@ class PortfolioQubo:
             "k": self.k,
             "xi": self.xi,
             "return_term": self.return_term,
+            "covariance": self.covariance,
+            "expected_returns": self.expected_returns,
+            "estimator_params": self.estimator_params,
             "num_assets": self.num_assets,
             "num_windows": self.num_windows,
             "penalty_bound": self.penalty_bound(),
@@ -479,6 +555,10 @@ def build_qubo(
     return_term: ReturnTerm = "linear",
     lookback: int | None = None,
     positions: Positions = "long_only",
+    *,
+    covariance: CovarianceName = "empirical",
+    expected_returns: ExpectedReturnsName = "empirical",
+    estimator_params: Mapping[str, Any] | None = None,
 ) -> PortfolioQubo:
     """Build the portfolio QUBO from daily returns.
 
@@ -499,6 +579,16 @@ def build_qubo(
         Use only the most recent ``lookback`` rows (days for calendar windows).
     positions : {"long_only", "long_short"}
         One binary per ticker, or two (``long:<t>``, ``short:<t>``), see the module notes.
+    covariance : str
+        Estimator of each window's ``Q^(m)``: ``empirical`` (sample covariance, ddof=1),
+        ``ledoit_wolf``, ``oas``, ``shrunk``, ``exponential``, ``gerber``, ``denoise``
+        (skfolio's estimators, see :mod:`qubo_portfolio.core.moments`).
+    expected_returns : str
+        Estimator of each window's ``mu^(m)``: ``empirical`` (the mean), ``exponential``,
+        ``shrinkage``.
+    estimator_params : mapping or None
+        ``{"covariance": {...}, "expected_returns": {...}}``: keyword arguments of the two
+        skfolio classes (e.g. ``{"covariance": {"shrinkage": 0.3}}``).
 
     Examples
     --------
@@ -514,8 +604,14 @@ def build_qubo(
     used = apply_lookback(returns, lookback, spec.unit)
     origin = lookback_start(pd.DatetimeIndex(returns.index), lookback, spec.unit)
     bounds = window_bounds(pd.DatetimeIndex(used.index), spec, origin=origin)
+    params = normalize_params(estimator_params)
+    estimators = {}  # the default stays the two-argument window_moments(used, bounds)
+    if covariance != "empirical" or expected_returns != "empirical" or any(params.values()):
+        estimators = dict(
+            covariance=covariance, expected_returns=expected_returns, estimator_params=params
+        )
     return PortfolioQubo(
-        window_moments(used, bounds),
+        window_moments(used, bounds, **estimators),
         k=k,
         xi=float(xi),
         return_term=return_term,

@@ -626,6 +626,9 @@ def selector_settings(selector: SelectorSpec) -> dict[str, Any]:
         "k": selector.k,
         "xi": selector.xi,
         "return_term": selector.return_term,
+        "covariance": selector.covariance,
+        "expected_returns": selector.expected_returns,
+        "estimator_params": dict(selector.estimator_params),
         "windows": {
             "length": selector.windows.length,
             "step": selector.windows.step,

@@ -109,11 +109,24 @@ class PenaltyConfig(_Strict):
     exclusion_value: float | None = Field(None, ge=0)
 
 
+class EstimatorParamsConfig(_Strict):
+    """Keyword arguments of the skfolio moment estimators (``model.covariance`` and
+    ``model.expected_returns``); checked against the chosen class when the model is built."""
+
+    covariance: dict[str, Any] = Field(default_factory=dict)
+    expected_returns: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelConfig(_Strict):
     k: StrictInt
     xi: FiniteFloat = 0.0
     return_term: Literal["linear", "squared"] = "linear"
     positions: Literal["long_only", "long_short"] = "long_only"
+    covariance: Literal[
+        "empirical", "ledoit_wolf", "oas", "shrunk", "exponential", "gerber", "denoise"
+    ] = "empirical"
+    expected_returns: Literal["empirical", "exponential", "shrinkage"] = "empirical"
+    estimator_params: EstimatorParamsConfig = Field(default_factory=EstimatorParamsConfig)
     lookback: int | None = None
     windows: WindowsConfig = Field(default_factory=WindowsConfig)
     penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)

@@ -58,6 +58,11 @@ class SelectorSpec:
         Use only the last ``lookback`` rows (days with calendar windows); ``None``: all rows.
     positions : {"long_only", "long_short"}
         Long/short doubles the variables (``long:<t>``, ``short:<t>``).
+    covariance, expected_returns : str
+        The moment estimators of each window (``model.covariance``,
+        ``model.expected_returns``; see :mod:`qubo_portfolio.core.moments`).
+    estimator_params : mapping
+        ``{"covariance": {...}, "expected_returns": {...}}`` passed to the estimators.
     solver : str
         A registered solver name (``qubo-portfolio solvers``).
     num_reads, seed : int
@@ -81,6 +86,9 @@ class SelectorSpec:
     return_term: ReturnTerm = "linear"
     lookback: int | None = None
     positions: Positions = "long_only"
+    covariance: str = "empirical"
+    expected_returns: str = "empirical"
+    estimator_params: Mapping[str, Any] = field(default_factory=dict)
     solver: str = "swap"
     num_reads: int = 20
     seed: int | None = 0
@@ -102,6 +110,9 @@ class SelectorSpec:
             return_term=model.return_term,
             lookback=model.lookback,
             positions=model.positions,
+            covariance=model.covariance,
+            expected_returns=model.expected_returns,
+            estimator_params=model.estimator_params.model_dump(),
             solver=solver.name,
             num_reads=solver.num_reads,
             seed=solver.seed,
@@ -131,6 +142,9 @@ class SelectorSpec:
             return_term=self.return_term,
             lookback=self.lookback,
             positions=self.positions,
+            covariance=self.covariance,
+            expected_returns=self.expected_returns,
+            estimator_params=dict(self.estimator_params),
         )
 
     def solve(self, qubo: PortfolioQubo, seed: int | None = None) -> dimod.SampleSet:

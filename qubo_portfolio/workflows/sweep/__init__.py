@@ -25,7 +25,9 @@ The output folder:
 
 Work is shared, not repeated: the prices of each distinct ``data`` section are loaded once,
 and the xi-free window moments (:class:`~qubo_portfolio.core.model.WindowMoments`) once per data
-set and window scheme (``data.*``, ``model.lookback``, ``model.windows.*``), in this process.
+set and window scheme (``data.*``, ``model.lookback``, ``model.windows.*``, the moment
+estimators ``model.covariance``, ``model.expected_returns``, ``model.estimator_params``), in this
+process.
 Tasks receive only those moments (K x K matrices, sent to each worker once) and rebuild
 ``PortfolioQubo(moments, k, xi, return_term, positions)``; the in-sample measures of each
 selection are computed here, from the returns this process already holds, so workers never

@@ -104,7 +104,16 @@ def prepare_schemes(
             returns_by_data[data_key] = simple_returns(data.prices)
             reports[data_key] = data.report
             fingerprints[data_key] = data_fingerprint(returns_by_data[data_key])
-        scheme_key = _key([data_key, cfg.model.lookback, cfg.model.windows.model_dump(mode="json")])
+        scheme_key = _key(  # what the moments depend on: data, windows and estimators
+            [
+                data_key,
+                cfg.model.lookback,
+                cfg.model.windows.model_dump(mode="json"),
+                cfg.model.covariance,
+                cfg.model.expected_returns,
+                cfg.model.estimator_params.model_dump(mode="json"),
+            ]
+        )
         if scheme_key not in index_by_scheme:
             returns = returns_by_data[data_key]
             try:
