@@ -34,6 +34,7 @@ import bz2
 import gzip
 import io
 import lzma
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -84,7 +85,8 @@ READ_OPTIONS = ("date_format", "columns", "sep", "decimal", "thousands")
 
 _SYNTHETIC_OPTIONS = ("assets", "days", "seed", "factors", "start")
 _T_DF = 4.0  # degrees of freedom of the Student-t shocks of the synthetic market
-_HEAD_LINES = 1000  # lines of a text file that the separator and number sniffing look at
+_HEAD_LINES = 1000  # the head of a text file that the separator and number sniffing look at:
+_HEAD_CHARS = 256_000  # at most this many lines and (after the 10th line) characters
 _TEXT_ONLY = ("sep", "decimal", "thousands")
 
 
@@ -411,7 +413,7 @@ def _read_text_table(
 ) -> pd.DataFrame:
     """A text file as a raw wide table (see :func:`read_price_file`)."""
     text, encoding = _read_text(p)
-    lines = [line for line in text.splitlines()[: _HEAD_LINES + 1] if line.strip()]
+    lines = _head(text)
     if not lines:
         raise InputError(f"price file is empty: {p} (expected a header and rows)")
     sep, sep_how = sniff_separator(lines, p.name, sep)
@@ -491,6 +493,19 @@ def _read_text(p: Path) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _head(text: str) -> list[str]:
+    """The non-empty lines of the file head (see ``_HEAD_LINES``, ``_HEAD_CHARS``)."""
+    lines: list[str] = []
+    size = 0
+    for line in io.StringIO(text):
+        if size > _HEAD_CHARS and len(lines) > 10 or len(lines) > _HEAD_LINES:
+            break
+        if line.strip():
+            lines.append(line.rstrip("\r\n"))
+            size += len(line)
+    return lines
 
 
 _OPENERS: dict[bytes, Any] = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open}
@@ -997,9 +1012,11 @@ def _numeric_values(frame: pd.DataFrame, label: str) -> np.ndarray:
     bad = (text.notna() & numbers.isna()).to_numpy()
     if bad.any():
         i, j = np.argwhere(bad)[0]
+        cell = str(text.iat[i, j])
+        marks = "; or set data.decimal / data.thousands" if re.search(r"\d[.,' ]\d", cell) else ""
         raise InputError(
-            f"non-numeric price {str(text.iat[i, j])!r} for {text.columns[j]} on "
-            f"{_iso(text.index[i])} in {label} (prices must be numbers or empty; check the file)"
+            f"non-numeric price {cell!r} for {text.columns[j]} on {_iso(text.index[i])} "
+            f"in {label} (prices must be numbers or empty; check the file{marks})"
         )
     values = np.empty(frame.shape, dtype=np.float64)
     num_cols = np.setdiff1d(np.arange(frame.shape[1]), text_cols)
