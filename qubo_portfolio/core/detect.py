@@ -112,7 +112,8 @@ def sniff_separator(lines: list[str], label: str, sep: str | None = None) -> tup
     """The field separator of a text table, decided from every line of its head.
 
     A candidate fits when it splits every data line into the same number (>= 2) of fields and
-    the header into that many or one fewer (a header without a field above the dates).
+    the header into as many; failing that, into one fewer (a header without a field above the
+    dates, as ``DataFrame.to_csv(index_label=False)`` writes; at least 2 tickers).
 
     Parameters
     ----------
@@ -136,12 +137,17 @@ def sniff_separator(lines: list[str], label: str, sep: str | None = None) -> tup
     """
     if sep is not None:
         return sep, "data.sep"
-    fits = []
+    exact, loose = [], []
     for candidate in SEPARATORS:
         counts = [len(row) for row in split_lines(lines, candidate)]
         body = set(counts[1:]) if len(counts) > 1 else set(counts)
-        if len(body) == 1 and (width := body.pop()) >= 2 and counts[0] in (width, width - 1):
-            fits.append(candidate)
+        if len(body) != 1 or (width := body.pop()) < 2:
+            continue
+        if counts[0] == width:
+            exact.append(candidate)
+        elif counts[0] == width - 1 and width >= 3:
+            loose.append(candidate)
+    fits = exact or loose
     if len(fits) > 1:
         names = " and ".join(_SEP_NAMES[c] for c in fits)
         raise InputError(
@@ -476,7 +482,7 @@ def _calendar(
         raise InputError(
             f"missing date in {label}, row {i + 1} of column {name!r} (every row needs a date)"
         )
-    normal = dates.normalize()
+    normal = dates.normalize().as_unit("ns")  # as text dates are read, whatever the file held
     how.update(format=None, decided=kind, time_of_day=bool((normal != dates).any()))
     return normal.rename("date"), how
 
