@@ -506,3 +506,11 @@ def test_cli_refuses_ambiguous_dates_then_runs_with_date_format(tmp_path):
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["data"]["input"]["dates"]["format"] == "%d/%m/%Y"
     assert summary["data"]["start"] == "2021-06-01"
+
+
+def test_filtered_frame_index_is_not_a_column(tmp_path):
+    prices = make_prices()
+    frame = prices.reset_index().iloc[5:]  # an integer index that is not a RangeIndex
+    data = load_prices("dataframe", frame=frame)
+    assert data.prices.columns.tolist() == list(TICKERS)
+    pd.testing.assert_frame_equal(data.prices, plain(tmp_path, prices.iloc[5:]))

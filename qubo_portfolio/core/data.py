@@ -570,12 +570,13 @@ def _table_to_wide(
 
 
 def _flatten(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The frame with its index (unless a plain RangeIndex) as leading columns, and the names.
+    """The frame with its index (unless an unnamed integer one) as leading columns, and the names.
 
     Columns are labelled by position in the returned frame; the names are returned apart.
     """
     index = frame.index
-    plain = isinstance(index, pd.RangeIndex) and index.names == [None]
+    # an unnamed integer index (a RangeIndex, or one left by filtering rows) is only a row count
+    plain = index.names == [None] and pd.api.types.is_integer_dtype(index.dtype)
     levels = [] if plain else [index.get_level_values(i) for i in range(index.nlevels)]
     parts = [pd.Series(level) for level in levels]
     parts += [frame.iloc[:, j].reset_index(drop=True) for j in range(frame.shape[1])]
