@@ -1,12 +1,17 @@
 """Load daily prices, validate them, clean them and report what was done.
 
-Three sources give a wide price table (one row per date, one column per ticker):
+Five sources give a wide price table (one row per date, one column per ticker):
 
 - ``sample``: the 20-stock S&P 500 daily price table (1990-2022) that ships inside skfolio's
   wheel (``skfolio.datasets.load_sp500_dataset()``); real data and the default.
-- ``csv``: a wide CSV (dates in the first column, or in a column named ``date``; one column per
-  ticker) or a long CSV with columns ``date, ticker, close`` (see :func:`read_price_csv`);
-  ``.csv.gz`` works too.
+- ``csv`` / ``parquet``: a user's file (see :func:`read_price_file`), wide (a date column, one
+  column per ticker) or long (date, ticker and price columns). Separator, decimal mark,
+  layout, columns and date format are detected from the whole file head or column and
+  recorded in ``report["input"]`` (:func:`describe_input` prints it); what cannot be decided
+  is refused naming the ``data.*`` key that settles it (see
+  :mod:`qubo_portfolio.core.detect`).
+- ``dataframe``: a pandas DataFrame from Python (``load_prices("dataframe", frame=df)``),
+  detected the same way.
 - ``synthetic``: a seeded fat-tailed factor model (see :func:`synthetic_prices`).
 
 :func:`clean_prices` then sorts, selects, validates and fills the table and records every step
@@ -25,7 +30,12 @@ Examples
 
 from __future__ import annotations
 
-import warnings
+import bz2
+import gzip
+import io
+import lzma
+import re
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +44,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qubo_portfolio.core.detect import (
+    Columns,
+    choose_columns,
+    parse_dates,
+    sniff_numbers,
+    sniff_separator,
+    split_lines,
+    to_numbers,
+)
 from qubo_portfolio.errors import InputError
 
 __all__ = [
@@ -41,14 +60,18 @@ __all__ = [
     "MISSING_MODES",
     "SOURCES",
     "PriceData",
+    "READ_OPTIONS",
     "clean_prices",
+    "describe_input",
     "load_prices",
     "read_price_csv",
+    "read_price_file",
+    "read_price_frame",
     "sample_prices",
     "synthetic_prices",
 ]
 
-SOURCES = ("sample", "csv", "synthetic")
+SOURCES = ("sample", "csv", "parquet", "dataframe", "synthetic")
 """Price sources understood by :func:`load_prices`."""
 
 MISSING_MODES = ("drop_assets", "keep")
@@ -57,11 +80,14 @@ MISSING_MODES = ("drop_assets", "keep")
 LARGE_MOVE = 0.5
 """One-day simple returns with ``|r| > LARGE_MOVE`` are reported as warnings."""
 
-_LONG_DATE = ("date",)
-_LONG_TICKER = ("ticker", "symbol")
-_LONG_VALUE = ("adj_close", "adj close", "adjclose", "close", "price")  # in order of preference
+READ_OPTIONS = ("date_format", "columns", "sep", "decimal", "thousands")
+"""Options of :func:`read_price_file` (``data.*`` keys) that override the detection."""
+
 _SYNTHETIC_OPTIONS = ("assets", "days", "seed", "factors", "start")
 _T_DF = 4.0  # degrees of freedom of the Student-t shocks of the synthetic market
+_HEAD_LINES = 1000  # the head of a text file that the separator and number sniffing look at:
+_HEAD_CHARS = 256_000  # at most this many lines and (after the 10th line) characters
+_TEXT_ONLY = ("sep", "decimal", "thousands")
 
 
 @dataclass
@@ -95,64 +121,62 @@ def load_prices(
     source: str = "sample",
     *,
     path: str | Path | None = None,
+    frame: pd.DataFrame | None = None,
     tickers: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
     max_gap: int = 5,
     missing: str = "drop_assets",
     synthetic: dict | None = None,
+    **read: Any,
 ) -> PriceData:
     """Load prices from a source and clean them.
 
     Parameters
     ----------
-    source : {"sample", "csv", "synthetic"}
+    source : {"sample", "csv", "parquet", "dataframe", "synthetic"}
         Where the prices come from (see the module docstring).
     path : str or Path, optional
-        The CSV file; required for ``source="csv"`` and not allowed otherwise.
+        The price file; required for ``source="csv"``/``"parquet"`` and not allowed otherwise.
+    frame : pandas.DataFrame, optional
+        The table for ``source="dataframe"``: wide (dates as index or column, one column per
+        ticker) or long (date, ticker and price columns); detected as for files.
     tickers, start, end, max_gap, missing
         Passed to :func:`clean_prices`.
     synthetic : dict, optional
         Options of :func:`synthetic_prices` (``assets``, ``days``, ``seed``, ``factors``,
         ``start``); only for ``source="synthetic"``.
+    **read
+        ``date_format``, ``columns``, ``sep``, ``decimal``, ``thousands``: see
+        :func:`read_price_file` (None: detect). Only for files and frames.
 
     Returns
     -------
     PriceData
         The cleaned prices; ``report`` has the keys of :func:`clean_prices` with ``source`` and
-        ``path`` filled in, plus ``csv_format`` (``"wide"``/``"long"``) and ``value_column`` for
-        CSV files and ``synthetic`` (the options used) for the synthetic market.
+        ``path`` filled in, plus ``csv_format`` (``"wide"``/``"long"``), ``value_column`` and
+        ``input`` (what was detected, see :func:`read_price_file`) for files and frames, and
+        ``synthetic`` (the options used) for the synthetic market.
 
     Raises
     ------
     InputError
-        Unknown source, missing or misplaced ``path``, misplaced ``synthetic`` options, and
-        everything :func:`read_price_csv`, :func:`synthetic_prices` and :func:`clean_prices`
-        raise.
+        Unknown source, missing or misplaced ``path``/``frame``, misplaced ``synthetic`` or
+        reading options, and everything :func:`read_price_file`, :func:`synthetic_prices`
+        and :func:`clean_prices` raise.
     """
-    name = str(source).strip().lower()
-    if name not in SOURCES:
-        raise InputError(f"unknown price source {source!r} (use one of: {', '.join(SOURCES)})")
-    if name == "csv" and path is None:
-        raise InputError("price source csv needs a path (set data.path to the CSV file)")
-    if name != "csv" and path is not None:
-        raise InputError(
-            f"a price file path was given but the source is {name} "
-            "(set data.source: csv to read the file, or remove data.path)"
-        )
-    if name != "synthetic" and synthetic:
-        raise InputError(
-            f"synthetic options were given but the source is {name} "
-            "(set data.source: synthetic, or remove data.synthetic)"
-        )
-
+    name = _check_source(source, path, frame, synthetic, read)
     extra: dict[str, Any] = {}
     if name == "sample":
         raw = sample_prices()
-    elif name == "csv":
-        raw = read_price_csv(path)  # type: ignore[arg-type]
+    elif name in ("csv", "parquet", "dataframe"):
+        if name == "dataframe":
+            raw = read_price_frame(frame, **read)  # type: ignore[arg-type]
+        else:
+            raw = read_price_file(path, parquet=name == "parquet", **read)  # type: ignore[arg-type]
         extra["csv_format"] = raw.attrs.get("format")
         extra["value_column"] = raw.attrs.get("value_column")
+        extra["input"] = raw.attrs.get("input")
     else:
         options = dict(synthetic or {})
         raw = synthetic_prices(**options)
@@ -173,61 +197,230 @@ def load_prices(
     return data
 
 
-def read_price_csv(path: str | Path) -> pd.DataFrame:
-    """Read a price CSV into a raw wide table (parsing only, no cleaning).
+def _check_source(
+    source: str, path: Any, frame: Any, synthetic: dict | None, read: dict[str, Any]
+) -> str:
+    """The source name, after checking that the options given belong to it."""
+    name = str(source).strip().lower()
+    if name not in SOURCES:
+        raise InputError(
+            f"unknown price source {source!r} (use one of: sample, csv, synthetic) "
+            "(also parquet for a Parquet file, dataframe with frame= in Python)"
+        )
+    files = ("csv", "parquet")
+    if name in files and path is None:
+        raise InputError(f"price source {name} needs a path (set data.path to the {name} file)")
+    if name not in files and path is not None:
+        raise InputError(
+            f"a price file path was given but the source is {name} "
+            "(set data.source: csv to read the file, or remove data.path)"
+        )
+    if name == "dataframe" and not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            "price source dataframe needs a pandas DataFrame (load_prices('dataframe', frame=df))"
+        )
+    if name != "dataframe" and frame is not None:
+        raise InputError(f"a frame was given but the source is {name} (use source='dataframe')")
+    if name != "synthetic" and synthetic:
+        raise InputError(
+            f"synthetic options were given but the source is {name} "
+            "(set data.source: synthetic, or remove data.synthetic)"
+        )
+    unknown = [k for k in read if k not in READ_OPTIONS]
+    if unknown:
+        raise TypeError(f"load_prices() got unexpected keyword argument(s): {', '.join(unknown)}")
+    given = [k for k, v in read.items() if v is not None]
+    if name in ("sample", "synthetic") and given:
+        raise InputError(
+            f"data.{given[0]} was given but the source is {name} "
+            "(it applies to csv, parquet and dataframe sources; remove it)"
+        )
+    return name
 
-    Two layouts are recognised:
 
-    - **wide**: dates in the column named ``date`` (any case), or else in the first column
-      (whose header may be empty, e.g. a table written by ``DataFrame.to_csv``), and one column
-      per ticker.
-    - **long**: columns ``date``, ``ticker`` (or ``symbol``) and a value column, matched case
-      insensitively; the value column is the first of ``adj_close``, ``adj close``,
-      ``adjclose``, ``close``, ``price`` that is present. The table is pivoted to wide.
+def read_price_file(
+    path: str | Path,
+    *,
+    parquet: bool | None = None,
+    date_format: str | None = None,
+    columns: dict[str, str] | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+) -> pd.DataFrame:
+    """Read a price file into a raw wide table (parsing and detection only, no cleaning).
 
-    Compressed files (``.csv.gz``, ``.zip``, ...) are read by pandas transparently.
+    A Parquet file (recognised by its content) is read as a table and then treated like a
+    DataFrame (:func:`read_price_frame`). A text file (``.csv``, ``.csv.gz``, ``.tsv``, ...;
+    compression and a UTF-8 byte-order mark handled) is read after these decisions, each
+    taken from the whole file head or column and recorded:
+
+    - separator: ``,`` ``;`` tab or ``|`` (``sep`` overrides);
+    - decimal mark and thousands separator of the prices (``decimal``, ``thousands``);
+    - layout and columns (see :func:`qubo_portfolio.core.detect.choose_columns`): **wide**,
+      dates in the column named like a date, or else the first column (whose header may be
+      empty, e.g. a table written by ``DataFrame.to_csv``), and one column per ticker; or
+      **long**, a date, a ticker and a price column recognised by name (``columns`` names
+      them), pivoted to wide;
+    - date format (see :func:`qubo_portfolio.core.detect.parse_dates`; ``date_format``
+      overrides).
 
     Parameters
     ----------
     path : str or Path
-        The CSV file.
+        The file.
+    parquet : bool, optional
+        True: the file must be Parquet (``source: parquet``); None: decide by content.
+    date_format, columns, sep, decimal, thousands
+        ``data.*`` keys that override the detection (None: detect). ``thousands=""`` means no
+        thousands separator.
 
     Returns
     -------
     pandas.DataFrame
         ``DatetimeIndex`` named ``"date"`` in file order (not sorted, duplicates kept), one
         column per ticker (``str`` names) holding the values as parsed: float columns where
-        every cell is a number, ``str``/object columns where some cell is not.
-        ``attrs`` holds ``path``, ``format`` (``"wide"``/``"long"``) and ``value_column``.
+        every cell is a number, object columns where some cell is not. ``attrs`` holds
+        ``path``, ``format`` (``"wide"``/``"long"``), ``value_column`` and ``input`` (the
+        detection record, see :func:`describe_input`).
 
     Raises
     ------
     InputError
-        Missing file, unreadable or empty CSV, no parseable date column, a repeated ticker
-        column, a long table with no value column or with repeated (date, ticker) rows.
+        Missing file, unreadable or empty file, no parseable date column, a repeated column, a
+        long table with no price column or with repeated (date, ticker) rows, and every
+        ambiguity the detection refuses (naming the key that settles it).
     """
     p = Path(path)
     if not p.exists():
         raise InputError(f"price file not found: {path} (check data.path)")
     if not p.is_file():
         raise InputError(f"price path is not a file: {path} (point data.path at a CSV file)")
-    try:
-        header = pd.read_csv(p, header=None, nrows=1, dtype=str, keep_default_na=False)
-        table = pd.read_csv(p)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"price file is empty: {path} (expected a header and rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            f"cannot read price file {path}: {reason} (expected a CSV of dates and prices)"
-        ) from None
-    if table.empty:
-        raise InputError(f"price file has no rows: {path} (expected a header and rows)")
+    with open(p, "rb") as handle:
+        is_parquet = handle.read(4) == b"PAR1"
+    if parquet and not is_parquet:
+        raise InputError(f"{p.name} is not a Parquet file (set data.source: csv for a text file)")
+    if is_parquet:
+        extra = {
+            k: v for k, v in (("sep", sep), ("decimal", decimal), ("thousands", thousands)) if v
+        }
+        if extra:
+            raise InputError(
+                f"data.{next(iter(extra))} applies to text files, not to Parquet {p.name}"
+            )
+        raw = _table_to_wide(_read_parquet(p), p.name, columns, date_format, "parquet")
+    else:
+        raw = _read_text_table(p, date_format, columns, sep, decimal, thousands)
+    raw.attrs["path"] = str(path)
+    return raw
 
-    names = [str(c).strip() for c in header.iloc[0]]
-    if not isinstance(table.index, pd.RangeIndex) and table.index.nlevels == 1:
-        # the header has one field fewer than the rows: pandas took the dates as the index
-        table = table.reset_index()
+
+def read_price_csv(path: str | Path, **options: Any) -> pd.DataFrame:
+    """:func:`read_price_file` (kept for the name it had when only CSV was read)."""
+    return read_price_file(path, **options)
+
+
+def read_price_frame(
+    frame: pd.DataFrame,
+    *,
+    date_format: str | None = None,
+    columns: dict[str, str] | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+) -> pd.DataFrame:
+    """A user's DataFrame as a raw wide table, detected like a file.
+
+    A non-default index (a ``DatetimeIndex``, or a date/ticker ``MultiIndex``) becomes
+    columns first; then the layout, columns and dates are decided as in
+    :func:`read_price_file`. Text price cells are read with ``decimal``/``thousands``
+    (default ``"."``, none); ``sep`` does not apply.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`read_price_file`, without ``attrs["path"]``.
+    """
+    if sep is not None:
+        raise InputError("data.sep applies to text files, not to a DataFrame (remove it)")
+    raw = _table_to_wide(
+        frame, "prices", columns, date_format, "dataframe", decimal or ".", thousands or None
+    )
+    raw.attrs["path"] = None
+    return raw
+
+
+def describe_input(report: dict[str, Any]) -> dict[str, str]:
+    """What was read and how it was detected, as printable lines (label -> text).
+
+    Parameters
+    ----------
+    report : dict
+        ``PriceData.report`` of a file or DataFrame source (others give only ``source``).
+
+    Returns
+    -------
+    dict
+        ``source``, and for files and frames ``file``, ``layout``, ``separator``, ``numbers``,
+        ``dates``, ``columns``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"Date": ["2021-06-01", "2021-06-02"], "A": [1.0, 1.1],
+    ...                       "B": [2.0, 2.1]})
+    >>> describe_input(load_prices("dataframe", frame=frame).report)["dates"]
+    "column 'Date': %Y-%m-%d (year first (ISO order), unambiguous)"
+    """
+    info = report.get("input")
+    lines = {"source": str(report.get("source"))}
+    if not info:
+        return lines
+    dates = info["dates"]
+    when = [f"{dates.get('format') or 'as typed'} ({dates['decided']})"]
+    if dates.get("time_of_day"):
+        when.append("time of day dropped")
+    if dates.get("utc_offsets"):
+        when.append(f"UTC offsets dropped ({', '.join(dates['utc_offsets'])}; local dates kept)")
+    used = ", ".join(f"{k}={v!r}" for k, v in info["columns"].items() if v is not None)
+    lines.update(
+        file=f"{report.get('path') or 'DataFrame'} ({info['file_type']})",
+        layout=info["layout"],
+        separator=_describe_choice(info.get("sep"), info.get("sep_decided")),
+        numbers=(
+            f"decimal {info.get('decimal')!r}, thousands {info.get('thousands')!r} "
+            f"({info.get('numbers_decided')})"
+        ),
+        dates=f"column {dates['column']!r}: " + "; ".join(when),
+        columns=f"{used} ({info['columns_decided']})",
+    )
+    return lines
+
+
+def _describe_choice(value: Any, how: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value!r} ({how})"
+
+
+def _read_text_table(
+    p: Path,
+    date_format: str | None,
+    columns: dict[str, str] | None,
+    sep: str | None,
+    decimal: str | None,
+    thousands: str | None,
+) -> pd.DataFrame:
+    """A text file as a raw wide table (see :func:`read_price_file`)."""
+    text, encoding = _read_text(p)
+    lines = _head(text)
+    if not lines:
+        raise InputError(f"price file is empty: {p} (expected a header and rows)")
+    sep, sep_how = sniff_separator(lines, p.name, sep)
+    rows = split_lines(lines, sep)
+    names = [c.strip() for c in rows[0]]
+    width = max((len(r) for r in rows[1:]), default=len(names))
+    if len(names) == width - 1:  # no header field above the dates (an index written by pandas)
         names = ["", *names]
     seen: set[str] = set()
     repeated = sorted({c for c in names if c and (c in seen or seen.add(c))})
@@ -235,49 +428,208 @@ def read_price_csv(path: str | Path) -> pd.DataFrame:
         raise InputError(
             f"repeated columns in {p.name}: {_preview(repeated)} (keep one column per ticker)"
         )
-    table.columns = names
-    lower = {c.lower(): c for c in names}
+    choice = choose_columns(names, p.name, columns)
+    text_cols = [choice.date] + ([choice.ticker] if choice.ticker is not None else [])
+    value_cols = (
+        [choice.price]
+        if choice.layout == "long"
+        else [i for i in range(len(names)) if i not in text_cols]
+    )
+    if not value_cols:
+        hint = "; no separator among , ; tab | splits its lines: set data.sep" * (
+            sep_how == "default"
+        )
+        raise InputError(
+            f"price file {p.name} has no price columns "
+            f"(expected a date column and one column per ticker{hint})"
+        )
+    cells = [r[i] for r in rows[1:] for i in value_cols if i < len(r)]
+    decimal, thousands, num_how = sniff_numbers(cells, p.name, sep, decimal, thousands)
+    keys = [f"_{i}" for i in range(len(names))]
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=0,
+            names=keys,
+            index_col=False,
+            dtype={keys[i]: str for i in text_cols},
+            decimal=decimal,
+            thousands=thousands,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"price file is empty: {p} (expected a header and rows)") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(
+            f"cannot read price file {p}: {_first_line(exc)} (check data.sep)"
+        ) from None
+    if table.empty:
+        raise InputError(f"price file has no rows: {p} (expected a header and rows)")
+    for i in value_cols:
+        if not pd.api.types.is_numeric_dtype(table[keys[i]]):
+            table[keys[i]] = to_numbers(table[keys[i]], decimal, thousands)
+    numbers = {"sep": sep, "sep_decided": sep_how, "decimal": decimal, "thousands": thousands}
+    numbers.update(numbers_decided=num_how, encoding=encoding)
+    return _interpret(table, names, choice, p.name, date_format, "csv", numbers)
 
-    date_col = next((lower[k] for k in _LONG_DATE if k in lower), None)
-    ticker_col = next((lower[k] for k in _LONG_TICKER if k in lower), None)
-    if date_col is not None and ticker_col is not None:
-        value_col = next((lower[k] for k in _LONG_VALUE if k in lower), None)
-        if value_col is None:
-            raise InputError(
-                f"long-format price file {p.name} has no price column "
-                f"(add one named close, adj_close or price; found: {', '.join(names)})"
-            )
-        dates = _parse_dates(table[date_col], p.name, date_col)
+
+def _read_text(p: Path) -> tuple[str, str]:
+    """The decompressed, decoded text of a file (UTF-8, else Latin-1) and its encoding."""
+    try:
+        with open(p, "rb") as handle:
+            head = handle.read(6)
+        opener = _OPENERS.get(next((m for m in _OPENERS if head.startswith(m)), b""), open)
+        if head.startswith(b"PK\x03\x04"):
+            with zipfile.ZipFile(p) as archive:
+                data = archive.read(archive.namelist()[0])
+        else:
+            with opener(p, "rb") as handle:
+                data = handle.read()
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, IndexError) as exc:
+        raise InputError(
+            f"cannot read price file {p}: {_first_line(exc)} (expected a CSV of dates and prices)"
+        ) from None
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _head(text: str) -> list[str]:
+    """The non-empty lines of the file head (see ``_HEAD_LINES``, ``_HEAD_CHARS``)."""
+    lines: list[str] = []
+    size = 0
+    for line in io.StringIO(text):
+        if size > _HEAD_CHARS and len(lines) > 10 or len(lines) > _HEAD_LINES:
+            break
+        if line.strip():
+            lines.append(line.rstrip("\r\n"))
+            size += len(line)
+    return lines
+
+
+_OPENERS: dict[bytes, Any] = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open}
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame."""
+    try:
+        return pd.read_parquet(p)
+    except ImportError:
+        raise InputError(
+            f"reading {p.name} needs pyarrow (pip install pyarrow), or save the prices as CSV"
+        ) from None
+    except Exception as exc:  # pyarrow raises its own error types
+        raise InputError(f"cannot read price file {p}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _table_to_wide(
+    frame: pd.DataFrame,
+    label: str,
+    columns: dict[str, str] | None,
+    date_format: str | None,
+    kind: str,
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> pd.DataFrame:
+    """A typed table (Parquet, DataFrame) as a raw wide table: index to columns, then detect."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"prices must be a pandas DataFrame, got {type(frame).__name__}")
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise InputError(
+            f"{label} has multi-level column names (flatten them, e.g. one level of tickers)"
+        )
+    table, names = _flatten(frame)
+    seen: set[str] = set()
+    repeated = sorted({c for c in names if c in seen or seen.add(c)})
+    if repeated:
+        raise InputError(
+            f"repeated columns in {label}: {_preview(repeated)} (keep one column per ticker)"
+        )
+    choice = choose_columns(names, label, columns)
+    value_cols = (
+        [choice.price]
+        if choice.layout == "long"
+        else [i for i in range(len(names)) if i != choice.date]
+    )
+    if not value_cols:
+        raise InputError(
+            f"price table {label} has no price columns (expected a date column and one column per ticker)"
+        )
+    for i in value_cols:
+        if not pd.api.types.is_numeric_dtype(table.iloc[:, i]):
+            table.isetitem(i, to_numbers(table.iloc[:, i], decimal, thousands))
+    numbers = {"sep": None, "sep_decided": None, "decimal": decimal, "thousands": thousands}
+    numbers.update(numbers_decided="typed values", encoding=None)
+    return _interpret(table, names, choice, label, date_format, kind, numbers)
+
+
+def _flatten(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with its index (unless an unnamed integer one) as leading columns, and the names.
+
+    Columns are labelled by position in the returned frame; the names are returned apart.
+    """
+    index = frame.index
+    # an unnamed integer index (a RangeIndex, or one left by filtering rows) is only a row count
+    plain = index.names == [None] and pd.api.types.is_integer_dtype(index.dtype)
+    levels = [] if plain else [index.get_level_values(i) for i in range(index.nlevels)]
+    parts = [pd.Series(level) for level in levels]
+    parts += [frame.iloc[:, j].reset_index(drop=True) for j in range(frame.shape[1])]
+    table = pd.concat(parts, axis=1, ignore_index=True) if parts else pd.DataFrame()
+    names = ["" if n is None else str(n).strip() for n in ([] if plain else index.names)]
+    return table, names + [str(c).strip() for c in frame.columns]
+
+
+def _interpret(
+    table: pd.DataFrame,
+    names: list[str],
+    choice: Columns,
+    label: str,
+    date_format: str | None,
+    kind: str,
+    numbers: dict[str, Any],
+) -> pd.DataFrame:
+    """Parse the dates and turn the table into a raw wide table with the detection record."""
+    date_name = names[choice.date] or "first column"
+    dates, how = parse_dates(table.iloc[:, choice.date], label, date_name, date_format)
+    clock = " (times of day are dropped: keep one row per date)" if how["time_of_day"] else ""
+    if choice.layout == "long":
+        ticker_name, value_name = names[choice.ticker], names[choice.price]  # type: ignore[index]
         long = pd.DataFrame(
             {
                 "date": dates,
-                "ticker": table[ticker_col].astype(str).str.strip().to_numpy(),
-                "value": table[value_col].to_numpy(),
+                "ticker": table.iloc[:, choice.ticker].astype(str).str.strip().to_numpy(),
+                "value": table.iloc[:, choice.price].to_numpy(),
             }
         )
         repeated = long.duplicated(["date", "ticker"]).to_numpy()
         if repeated.any():
             i = int(np.argmax(repeated))
             raise InputError(
-                f"repeated rows in {p.name}: {long['ticker'].iat[i]} on {_iso(dates[i])} "
-                "(keep one price per ticker and date)"
+                f"repeated rows in {label}: {long['ticker'].iat[i]} on {_iso(dates[i])} "
+                f"(keep one price per ticker and date){clock}"
             )
         wide = long.pivot(index="date", columns="ticker", values="value")
         wide.columns = pd.Index([str(c) for c in wide.columns])
         wide.columns.name = None
-        wide.attrs.update(path=str(path), format="long", value_column=value_col)
-        return wide
-
-    date_col = date_col if date_col is not None else names[0]
-    if table.shape[1] < 2:
-        raise InputError(
-            f"price file {p.name} has no price columns (expected a date column and one column per ticker)"
-        )
-    dates = _parse_dates(table[date_col], p.name, date_col or "first column")
-    wide = table.drop(columns=[date_col])
-    wide.index = pd.DatetimeIndex(dates, name="date")
-    wide.columns = pd.Index([str(c) for c in wide.columns])
-    wide.attrs.update(path=str(path), format="wide", value_column=None)
+        used = {"date": names[choice.date], "ticker": ticker_name, "price": value_name}
+    else:
+        if clock and dates.has_duplicates:
+            first = dates[dates.duplicated()][0]
+            raise InputError(f"several rows on {_iso(first)} in {label}{clock}")
+        keep = [i for i in range(len(names)) if i != choice.date]
+        wide = table.iloc[:, keep].set_axis(pd.Index([names[i] for i in keep]), axis=1)
+        wide.index = pd.DatetimeIndex(dates, name="date")
+        used = {"date": names[choice.date], "ticker": None, "price": None}
+        value_name = None
+    record = {"file_type": kind, "layout": choice.layout, **numbers}
+    record.update(dates=how, columns=used, columns_decided=choice.how)
+    wide.attrs.update(format=choice.layout, value_column=value_name, input=record)
     return wide
 
 
@@ -466,7 +818,7 @@ def clean_prices(
     # 1. dates: parse, sort, no repeats
     frame = raw
     if not isinstance(frame.index, pd.DatetimeIndex):
-        frame = frame.set_axis(_parse_dates(pd.Series(frame.index), label, "index"), axis=0)
+        frame = frame.set_axis(parse_dates(pd.Series(frame.index), label, "index")[0], axis=0)
     if frame.index.tz is not None:
         frame = frame.set_axis(frame.index.tz_localize(None), axis=0)
     if frame.index.hasnans:
@@ -661,55 +1013,17 @@ def _numeric_values(frame: pd.DataFrame, label: str) -> np.ndarray:
     bad = (text.notna() & numbers.isna()).to_numpy()
     if bad.any():
         i, j = np.argwhere(bad)[0]
+        cell = str(text.iat[i, j])
+        marks = "; or set data.decimal / data.thousands" if re.search(r"\d[.,' ]\d", cell) else ""
         raise InputError(
-            f"non-numeric price {str(text.iat[i, j])!r} for {text.columns[j]} on "
-            f"{_iso(text.index[i])} in {label} (prices must be numbers or empty; check the file)"
+            f"non-numeric price {cell!r} for {text.columns[j]} on {_iso(text.index[i])} "
+            f"in {label} (prices must be numbers or empty; check the file{marks})"
         )
     values = np.empty(frame.shape, dtype=np.float64)
     num_cols = np.setdiff1d(np.arange(frame.shape[1]), text_cols)
     values[:, num_cols] = frame.iloc[:, num_cols].to_numpy(dtype=np.float64, na_value=np.nan)
     values[:, text_cols] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     return values
-
-
-def _parse_dates(column: pd.Series, file: str, name: str) -> pd.DatetimeIndex:
-    """Parse a column of dates; anything that is not a date raises InputError."""
-    hint = "(put dates like 2020-01-31 in the first column or a column named date)"
-    if pd.api.types.is_datetime64_any_dtype(column):
-        dates = pd.DatetimeIndex(column)
-    elif pd.api.types.is_integer_dtype(column) and column.between(1800_01_01, 2200_12_31).all():
-        dates = pd.DatetimeIndex(pd.to_datetime(column.astype(str), format="%Y%m%d"))
-    elif pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        raise InputError(
-            f"no date column in {file}: column {name!r} holds numbers, not dates {hint}"
-        )
-    else:
-        if column.isna().any():
-            i = int(np.argmax(column.isna().to_numpy()))
-            raise InputError(
-                f"missing date in {file}, row {i + 1} of column {name!r} (every row needs a date)"
-            )
-        text = column.astype(str).str.strip()
-        with warnings.catch_warnings():  # "could not infer format": we check the result
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(text, errors="coerce")
-            if parsed.isna().any() and parsed.notna().any():
-                parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        if parsed.isna().all():
-            raise InputError(
-                f"no parseable date column in {file}: column {name!r} starts with "
-                f"{text.iloc[0]!r} {hint}"
-            )
-        if parsed.isna().any():
-            i = int(np.argmax(parsed.isna().to_numpy()))
-            raise InputError(
-                f"unparseable date {column.iloc[i]!r} in {file}, row {i + 1} of column "
-                f"{name!r} (use dates like 2020-01-31)"
-            )
-        dates = pd.DatetimeIndex(parsed)
-    if dates.tz is not None:
-        dates = dates.tz_localize(None)
-    return dates.rename("date")
 
 
 def _parse_timestamp(value: Any, name: str) -> pd.Timestamp:

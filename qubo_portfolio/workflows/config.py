@@ -8,6 +8,7 @@ becomes one :class:`InputError` line naming the file, the key and the fix.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,8 +56,22 @@ class SyntheticConfig(_Strict):
     seed: int = 0
 
 
+class ColumnsConfig(_Strict):
+    """Column names of a user's file: ``date`` (wide or long), ``ticker`` and ``price`` (long)."""
+
+    date: str | None = None
+    ticker: str | None = None
+    price: str | None = None
+
+
 class DataConfig(_Strict):
-    source: Literal["sample", "csv", "synthetic"] = "sample"
+    """The ``data`` section: where the prices come from and how a file is read.
+
+    ``date_format``, ``columns``, ``sep``, ``decimal`` and ``thousands`` override what is
+    detected in a ``csv``/``parquet`` file (None: detect); ``thousands: ""`` means none.
+    """
+
+    source: Literal["sample", "csv", "parquet", "synthetic"] = "sample"
     path: str | None = None
     tickers: list[str] | None = None
     start: str | None = None
@@ -64,19 +79,65 @@ class DataConfig(_Strict):
     max_gap: int = Field(5, ge=0)
     missing: Literal["drop_assets", "keep"] = "drop_assets"
     synthetic: SyntheticConfig | None = None
+    date_format: str | None = None
+    columns: ColumnsConfig | None = None
+    sep: str | None = None
+    decimal: Literal[".", ","] | None = None
+    thousands: str | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
         return date_text(value)
 
+    @field_validator("date_format")
+    @classmethod
+    def _strptime_pattern(cls, value: str | None) -> str | None:
+        if value is not None and not re.search(r"%[dmYyjbBU]", value):
+            raise ValueError(
+                f'{value!r} is not a strptime date pattern (e.g. "%d/%m/%Y" or "%m/%d/%Y")'
+            )
+        return value
+
+    @field_validator("sep", mode="before")
+    @classmethod
+    def _one_separator(cls, value: Any) -> Any:
+        value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            raise ValueError(f'{value!r} is not one character (use ",", ";", tab or "|")')
+        return value
+
+    @field_validator("thousands")
+    @classmethod
+    def _thousands(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("", ",", ".", " ", "'", "\u00a0", "_"):
+            raise ValueError(
+                f'{value!r} is not a thousands separator (use ",", ".", " ", "\'" or "")'
+            )
+        return value
+
     @model_validator(mode="after")
     def _source_options(self) -> DataConfig:
-        if self.source == "csv" and not self.path:
-            raise ValueError("data.source is csv but data.path is missing (set data.path)")
+        if self.source in ("csv", "parquet") and not self.path:
+            raise ValueError(
+                f"data.source is {self.source} but data.path is missing (set data.path)"
+            )
         if self.source == "synthetic" and self.synthetic is None:
             self.synthetic = SyntheticConfig()
+        if self.decimal is not None and self.decimal == self.thousands:
+            raise ValueError(f"data.decimal and data.thousands are both {self.decimal!r}")
         return self
+
+    def read_options(self) -> dict[str, Any]:
+        """The file-reading keys, as :func:`~qubo_portfolio.core.data.load_prices` takes them."""
+        columns = self.columns.model_dump(exclude_none=True) if self.columns else None
+        return {
+            "date_format": self.date_format,
+            "columns": columns or None,
+            "sep": self.sep,
+            "decimal": self.decimal,
+            "thousands": self.thousands,
+        }
 
 
 class WindowsConfig(_Strict):

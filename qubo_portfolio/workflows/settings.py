@@ -37,6 +37,7 @@ def load_data(cfg: DataConfig) -> PriceData:
         max_gap=cfg.max_gap,
         missing=cfg.missing,
         synthetic=cfg.synthetic.model_dump() if cfg.synthetic is not None else None,
+        **cfg.read_options(),
     )
 
 
