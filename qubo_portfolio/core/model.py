@@ -227,6 +227,78 @@ class PortfolioQubo:
         if not np.isfinite(self.xi):
             raise InputError(f"model.xi = {self.xi} must be a finite number")
 
+    @classmethod
+    def from_moments(
+        cls,
+        cov: np.ndarray | pd.DataFrame,
+        mean: np.ndarray | pd.Series | Sequence[float],
+        *,
+        k: int,
+        xi: float = 0.0,
+        tickers: Sequence[str] | None = None,
+        return_term: ReturnTerm = "linear",
+        outer: np.ndarray | pd.DataFrame | None = None,
+        positions: Positions = "long_only",
+    ) -> PortfolioQubo:
+        """The QUBO of moments you already have (your own risk model), no windows.
+
+        ``A = (cov - xi P) / K'^2`` with ``P = diag(mean)`` (``return_term="linear"``) or
+        ``P = outer`` (``"squared"``; default ``outer(mean, mean)``): exactly what
+        :func:`build_qubo` computes from the averaged window moments ``Q-bar``, ``mu-bar`` and
+        ``1/M sum_m mu^(m) mu^(m)^T``. Long/short doubles the variables as there.
+
+        Parameters
+        ----------
+        cov : array (K, K)
+            The (averaged) covariance of daily returns; symmetrized.
+        mean : array (K,)
+            The (averaged) mean daily returns.
+        k, xi, return_term, positions
+            As for :func:`build_qubo`.
+        tickers : sequence of str, optional
+            Labels; default the index of ``cov`` when it is a DataFrame (or of ``mean`` when
+            a Series), else ``x0, x1, ...``.
+        outer : array (K, K), optional
+            The averaged ``mu mu^T`` for the squared return term.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> cov = np.array([[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]]) / 252
+        >>> qubo = PortfolioQubo.from_moments(cov, [0.0004, 0.0006, 0.001], k=2, xi=1.0)
+        >>> qubo.tickers, qubo.num_windows
+        (['x0', 'x1', 'x2'], 0)
+        """
+        if tickers is None:
+            if isinstance(cov, pd.DataFrame):
+                tickers = [str(t) for t in cov.index]
+            elif isinstance(mean, pd.Series):
+                tickers = [str(t) for t in mean.index]
+        c = np.asarray(cov, dtype=np.float64)
+        mu = np.asarray(mean, dtype=np.float64)
+        if c.ndim != 2 or c.shape[0] != c.shape[1]:
+            raise InputError(f"cov must be a square K x K matrix, not of shape {c.shape}")
+        n = c.shape[0]
+        if mu.shape != (n,):
+            raise InputError(f"mean must have K = {n} entries (one per asset), not {mu.shape}")
+        o = np.outer(mu, mu) if outer is None else np.asarray(outer, dtype=np.float64)
+        if o.shape != (n, n):
+            raise InputError(f"outer must be K x K = {n} x {n}, not of shape {o.shape}")
+        for name, value in (("cov", c), ("mean", mu), ("outer", o)):
+            if not np.isfinite(value).all():
+                raise InputError(f"{name} has missing or infinite values")
+        labels = [f"x{i}" for i in range(n)] if tickers is None else [str(t) for t in tickers]
+        if len(labels) != n or len(set(labels)) != n:
+            raise InputError(f"tickers must be {n} distinct labels, one per asset")
+        moments = WindowMoments(
+            tickers=tuple(labels),
+            windows=(),
+            cov_mean=(c + c.T) / 2,
+            mean_mean=mu,
+            outer_mean=o,
+        )
+        return cls(moments, k, float(xi), return_term, positions)
+
     # --- the matrix -------------------------------------------------------------------
     @property
     def tickers(self) -> list[str]:
