@@ -803,6 +803,47 @@ def clean_prices(
         tickers, bad or empty date range, a non-numeric, infinite or non-positive price, fewer
         than 2 assets or dates left.
     """
+    max_gap = _check_cleaning_options(raw, max_gap, missing)
+    label = Path(raw.attrs["path"]).name if raw.attrs.get("path") else "prices"
+    rows_raw, assets_raw = raw.shape
+    frame, unsorted = _sorted_by_date(raw, label)  # 1.
+    frame = _select(frame, tickers, start, end, label)  # 2.
+    values = _checked_values(frame, label)  # 3.
+    isnan = np.isnan(values)  # 4.
+    empty_rows = isnan.all(axis=1)
+    values, isnan, index = values[~empty_rows], isnan[~empty_rows], frame.index[~empty_rows]
+    values, filled = _fill_interior_gaps(values, isnan, max_gap)  # 5.
+    isnan = np.isnan(values) if filled.any() else isnan
+    n_rows = len(index)
+    keep, dropped = _incomplete_assets(isnan, frame.columns, missing)  # 6.
+    values, columns, filled = values[:, keep], frame.columns[keep], filled[keep]
+    n_missing = isnan[:, keep].sum(axis=0)
+    _require_enough(values.shape[1], n_rows, len(dropped), assets_raw, missing, label)  # 8.
+    prices = pd.DataFrame(values, index=pd.DatetimeIndex(index, name="date"), columns=columns)
+    prices.index.freq = None
+    report: dict[str, Any] = {
+        "source": "dataframe",
+        "path": raw.attrs.get("path"),
+        "rows_raw": int(rows_raw),
+        "rows": int(n_rows),
+        "assets_raw": int(assets_raw),
+        "assets": int(prices.shape[1]),
+        "start": _iso(index[0]),
+        "end": _iso(index[-1]),
+        "unsorted": bool(unsorted),
+        "all_missing_rows_dropped": int(empty_rows.sum()),
+        "filled_cells": {str(columns[j]): int(filled[j]) for j in np.flatnonzero(filled)},
+        "dropped_assets": dropped,
+        "missing_cells": {str(columns[j]): int(n_missing[j]) for j in np.flatnonzero(n_missing)},
+        "large_moves": large_moves(prices),  # 7.
+        "large_move_threshold": LARGE_MOVE,
+        "missing": missing,
+        "max_gap": max_gap,
+    }
+    return PriceData(prices=prices, report=report)
+
+
+def _check_cleaning_options(raw: Any, max_gap: Any, missing: str) -> int:
     if missing not in MISSING_MODES:
         raise InputError(
             f"unknown missing mode {missing!r} (use one of: {', '.join(MISSING_MODES)})"
@@ -812,10 +853,12 @@ def clean_prices(
         raise InputError(f"max_gap must be >= 0, got {max_gap} (use 0 to disable gap filling)")
     if not isinstance(raw, pd.DataFrame):
         raise InputError(f"prices must be a pandas DataFrame, got {type(raw).__name__}")
-    label = Path(raw.attrs["path"]).name if raw.attrs.get("path") else "prices"
-    rows_raw, assets_raw = raw.shape
+    return max_gap
 
-    # 1. dates: parse, sort, no repeats
+
+def _sorted_by_date(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, bool]:
+    """Step 1: dates parsed (a text index by the whole column), sorted, none repeated;
+    tickers stripped and unique. Returns the frame and whether it had to be sorted."""
     frame = raw
     if not isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.set_axis(parse_dates(pd.Series(frame.index), label, "index")[0], axis=0)
@@ -838,8 +881,18 @@ def clean_prices(
             f"duplicate dates in {label}: {_preview([_iso(d) for d in repeated])} "
             "(remove the repeated rows)"
         )
+    return frame, unsorted
 
-    # 2. tickers and date range
+
+def _select(
+    frame: pd.DataFrame,
+    tickers: list[str] | None,
+    start: str | None,
+    end: str | None,
+    label: str,
+) -> pd.DataFrame:
+    """Step 2: the requested tickers (in the order given) and the rows in ``start..end``
+    (both inclusive; an ``end`` without a time includes that whole day)."""
     if tickers is not None:
         wanted = [tickers] if isinstance(tickers, str) else [str(t).strip() for t in tickers]
         wanted = list(dict.fromkeys(wanted))
@@ -858,25 +911,27 @@ def clean_prices(
     hi = None if end is None else _parse_timestamp(end, "end")
     if lo is not None and hi is not None and lo > hi:
         raise InputError(f"start {_iso(lo)} is after end {_iso(hi)} (swap them)")
-    if lo is not None or hi is not None:
-        keep = np.ones(len(frame), dtype=bool)
-        if lo is not None:
-            keep &= frame.index >= lo
-        if hi is not None:
-            whole_day = hi == hi.normalize()  # "2020-01-31" includes all of that day
-            keep &= frame.index < hi + pd.Timedelta(days=1) if whole_day else frame.index <= hi
-        if not keep.any():
-            available = (
-                f"{_iso(frame.index[0])} to {_iso(frame.index[-1])}" if len(frame) else "none"
-            )
-            raise InputError(
-                f"no prices between {_iso(lo) if lo is not None else 'the start'} and "
-                f"{_iso(hi) if hi is not None else 'the end'} in {label} "
-                f"(available: {available}; change start/end)"
-            )
-        frame = frame[keep]
+    if lo is None and hi is None:
+        return frame
+    keep = np.ones(len(frame), dtype=bool)
+    if lo is not None:
+        keep &= frame.index >= lo
+    if hi is not None:
+        whole_day = hi == hi.normalize()  # "2020-01-31" includes all of that day
+        keep &= frame.index < hi + pd.Timedelta(days=1) if whole_day else frame.index <= hi
+    if not keep.any():
+        available = f"{_iso(frame.index[0])} to {_iso(frame.index[-1])}" if len(frame) else "none"
+        raise InputError(
+            f"no prices between {_iso(lo) if lo is not None else 'the start'} and "
+            f"{_iso(hi) if hi is not None else 'the end'} in {label} "
+            f"(available: {available}; change start/end)"
+        )
+    return frame[keep]
 
-    # 3. values: numbers, finite, positive
+
+def _checked_values(frame: pd.DataFrame, label: str) -> np.ndarray:
+    """Step 3: the prices as floats; NaN is missing, text, infinities and prices <= 0 are
+    errors naming the ticker and date."""
     values = _numeric_values(frame, label)
     bad = np.isinf(values)
     if bad.any():
@@ -893,22 +948,15 @@ def clean_prices(
             f"non-positive price {values[i, j]} for {frame.columns[j]} on "
             f"{_iso(frame.index[i])} in {label} (prices must be > 0; check the file)"
         )
+    return values
 
-    # 4. rows where every price is missing
-    isnan = np.isnan(values)
-    empty_rows = isnan.all(axis=1)
-    n_empty = int(empty_rows.sum())
-    index = frame.index
-    columns = frame.columns
-    if n_empty:
-        values, isnan, index = values[~empty_rows], isnan[~empty_rows], index[~empty_rows]
 
-    # 5. interior gaps of at most max_gap rows
-    values, filled = _fill_interior_gaps(values, isnan, max_gap)
-    isnan = np.isnan(values) if filled.any() else isnan
-
-    # 6. incomplete assets
-    n_rows = len(index)
+def _incomplete_assets(
+    isnan: np.ndarray, columns: pd.Index, missing: str
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Step 6: which assets to keep, and why the others were dropped (``drop_assets``: any
+    price still missing; ``keep``: only assets with no price at all)."""
+    n_rows = isnan.shape[0]
     n_missing = isnan.sum(axis=0)
     drop = n_missing == n_rows if missing == "keep" else n_missing > 0
     dropped = {
@@ -919,58 +967,45 @@ def clean_prices(
         )
         for j in np.flatnonzero(drop)
     }
-    keep_cols = ~drop
-    values, n_missing, columns = values[:, keep_cols], n_missing[keep_cols], columns[keep_cols]
-    filled = filled[keep_cols]
+    return ~drop, dropped
 
-    # 8. (checked before 7 so that no report is built for an unusable table)
-    if values.shape[1] < 2:
+
+def _require_enough(
+    assets: int, rows: int, dropped: int, assets_raw: int, missing: str, label: str
+) -> None:
+    """Step 8: at least 2 assets and 2 dates left."""
+    if assets < 2:
         hint = (
             "use missing: keep, a later start date or max_gap > 0"
             if missing == "drop_assets"
             else "check tickers and the date range"
         )
         raise InputError(
-            f"only {values.shape[1]} asset(s) left after cleaning {label} "
-            f"({len(dropped)} dropped as incomplete, {assets_raw} in the file); "
+            f"only {assets} asset(s) left after cleaning {label} "
+            f"({dropped} dropped as incomplete, {assets_raw} in the file); "
             f"need at least 2 ({hint})"
         )
-    if n_rows < 2:
+    if rows < 2:
         raise InputError(
-            f"only {n_rows} date(s) with prices left in {label}; need at least 2 (widen start..end)"
+            f"only {rows} date(s) with prices left in {label}; need at least 2 (widen start..end)"
         )
 
-    # 7. large one-day moves (no filling: a NaN on either side gives no return)
+
+def large_moves(prices: pd.DataFrame, threshold: float = LARGE_MOVE) -> list[dict[str, Any]]:
+    """Step 7: one-day simple returns ``r_t = p_t / p_(t-1) - 1`` with ``|r| > threshold``,
+    without filling (a NaN on either side gives no return): ``{"ticker", "date", "return"}``."""
+    values = prices.to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rets = values[1:] / values[:-1] - 1.0
-        big = np.abs(rets) > LARGE_MOVE
-    large_moves = [
-        {"ticker": str(columns[j]), "date": _iso(index[i + 1]), "return": float(rets[i, j])}
+        big = np.abs(rets) > threshold
+    return [
+        {
+            "ticker": str(prices.columns[j]),
+            "date": _iso(prices.index[i + 1]),
+            "return": float(rets[i, j]),
+        }
         for i, j in np.argwhere(big)
     ]
-
-    prices = pd.DataFrame(values, index=pd.DatetimeIndex(index, name="date"), columns=columns)
-    prices.index.freq = None
-    report: dict[str, Any] = {
-        "source": "dataframe",
-        "path": raw.attrs.get("path"),
-        "rows_raw": int(rows_raw),
-        "rows": int(n_rows),
-        "assets_raw": int(assets_raw),
-        "assets": int(prices.shape[1]),
-        "start": _iso(index[0]),
-        "end": _iso(index[-1]),
-        "unsorted": bool(unsorted),
-        "all_missing_rows_dropped": n_empty,
-        "filled_cells": {str(columns[j]): int(filled[j]) for j in np.flatnonzero(filled)},
-        "dropped_assets": dropped,
-        "missing_cells": {str(columns[j]): int(n_missing[j]) for j in np.flatnonzero(n_missing)},
-        "large_moves": large_moves,
-        "large_move_threshold": LARGE_MOVE,
-        "missing": missing,
-        "max_gap": max_gap,
-    }
-    return PriceData(prices=prices, report=report)
 
 
 # --------------------------------------------------------------------------------------------
