@@ -26,8 +26,8 @@ QCR (:func:`qcr_bound`, "quadratic convex reformulation")
     (``lambda_min(A)``) or the diagonal dual of the Shor SDP.
 Shor SDP (:func:`shor_bound`)
     ``min <A, X>`` over ``[[1, x^T], [x, X]] >= 0``, ``diag X = x``, ``sum x = K'``,
-    ``X 1 = K' x`` (and ``X_(i,twin i) = 0``), solved with cvxpy (Clarabel for small n, SCS
-    with a tight eps for large n). The solver's objective is *not* reported as the bound:
+    ``X 1 = K' x`` (and ``X_(i,twin i) = 0``), solved by the boundary point method (numpy;
+    Clarabel or SCS through cvxpy on request). The solver's objective is *not* reported as the bound:
     the duals of ``diag X = x`` (u) and ``X_(i,twin i) = 0`` (w) are fed to QCR, which
     certifies a value equal to the SDP optimum up to the solver's accuracy.
 
@@ -93,9 +93,6 @@ EPS = float(np.finfo(np.float64).eps)
 
 #: the eigenvalue margin factor: ``m = EIG_MARGIN n eps ||B||_F``
 EIG_MARGIN = 16.0
-
-#: above this many variables :func:`shor_bound` uses SCS instead of Clarabel
-CLARABEL_MAX_N = 120
 
 
 @dataclass(frozen=True)
@@ -588,9 +585,7 @@ def _fista(
     for it in range(1, max_iter + 1):
         gy = 2.0 * (B @ y) + c
         if it % check_every == 1 or check_every == 1:
-            lb = _certificate(
-                B, c, y, gy, lo, hi, k, twin, row_abs, fp_const, top2r, norm_b, vals
-            )
+            lb = _certificate(B, c, y, gy, lo, hi, k, twin, row_abs, fp_const, top2r, norm_b, vals)
             if lb > best:
                 best = lb
             if best >= target or fx - best <= rtol * (abs(fx) + abs(best)):
@@ -688,7 +683,9 @@ def solve_relaxation(
         rel.top2r,
         rel.norm_b,
     )
-    return RelaxationSolution(x=x, bound=float(bound), value=float(value), gradient=g, iterations=it)
+    return RelaxationSolution(
+        x=x, bound=float(bound), value=float(value), gradient=g, iterations=it
+    )
 
 
 def certified_bound(
@@ -773,6 +770,125 @@ def qcr_bound(
 # --------------------------------------------------------------------------------------------
 
 
+class _ShorOperator:
+    """The linear constraints of the Shor SDP on ``Y = [[1, x^T], [x, X]]`` (size n + 1).
+
+    ``op(Y)`` stacks ``Y_00``; ``Y_ii - Y_0i`` (diag X = x); ``sum_i Y_0i``;
+    ``sum_j Y_ij - K' Y_0i`` (X 1 = K' x); ``Y_(i, twin i)`` for each pair; ``adjoint(y)`` is
+    the symmetric matrix with ``<adjoint(y), Y> = y^T op(Y)``.
+    """
+
+    def __init__(self, n: int, k: int, twin: np.ndarray):
+        self.n, self.k = n, k
+        self.pi = np.flatnonzero((twin >= 0) & (np.arange(n) < twin))
+        self.ti = twin[self.pi]
+        self.m = 2 * n + 2 + self.pi.size
+        self.b = np.zeros(self.m)
+        self.b[0] = 1.0
+        self.b[n + 1] = k
+
+    def op(self, Y: np.ndarray) -> np.ndarray:
+        k = self.k
+        x = Y[0, 1:]
+        X = Y[1:, 1:]
+        return np.concatenate(
+            [
+                [Y[0, 0]],
+                np.diag(X) - x,
+                [x.sum()],
+                X.sum(axis=1) - k * x,
+                X[self.pi, self.ti],
+            ]
+        )
+
+    def adjoint(self, y: np.ndarray) -> np.ndarray:
+        n, k = self.n, self.k
+        yc = y[1 : n + 1]
+        ys = y[n + 1]
+        yr = y[n + 2 : 2 * n + 2]
+        yp = y[2 * n + 2 :]
+        S = np.zeros((n + 1, n + 1))
+        S[0, 0] = y[0]
+        S[1:, 1:] = (yr[:, None] + yr[None, :]) / 2
+        idx = np.arange(1, n + 1)
+        S[idx, idx] += yc
+        border = (-yc + ys - k * yr) / 2
+        S[0, 1:] = border
+        S[1:, 0] = border
+        S[self.pi + 1, self.ti + 1] += yp / 2
+        S[self.ti + 1, self.pi + 1] += yp / 2
+        return S
+
+    def gram_inverse(self) -> np.ndarray:
+        """``(op adjoint)^-1`` (m x m), built column by column."""
+        G = np.empty((self.m, self.m))
+        e = np.zeros(self.m)
+        for j in range(self.m):
+            e[j] = 1.0
+            G[:, j] = self.op(self.adjoint(e))
+            e[j] = 0.0
+        G = (G + G.T) / 2
+        return np.linalg.pinv(G, hermitian=True)
+
+
+def _boundary_point(
+    C: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    *,
+    max_iters: int,
+    tol: float,
+    time_limit: float | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The Shor SDP's dual by the boundary point method (Povh, Rendl, Wiegele 2006).
+
+    Augmented Lagrangian on the dual ``max b^T y  s.t.  Z = C - op^T(y) PSD`` with the primal
+    Y as multiplier: ``y = G^-1 (op(C - Z) + (b - op(Y)) / sigma)``,
+    ``W = C - op^T(y) - Y / sigma``, ``Z = W_+``, ``Y = -sigma W_-`` (one eigendecomposition
+    per iteration), ``sigma`` balanced between the primal and dual residuals. Any iterate's
+    y gives a shift that :func:`convex_relaxation` certifies, so stopping early is safe.
+    Returns ``(y, info)``.
+    """
+    t0 = time.perf_counter()
+    n = C.shape[0] - 1
+    ops = _ShorOperator(n, k, twin)
+    Ginv = ops.gram_inverse()
+    b = ops.b
+    Y = np.zeros_like(C)
+    Z = np.zeros_like(C)
+    sigma = 1.0
+    y = np.zeros(ops.m)
+    rp = rd = np.inf
+    it = 0
+    for it in range(1, max_iters + 1):
+        y = Ginv @ (ops.op(C - Z) + (b - ops.op(Y)) / sigma)
+        W = C - ops.adjoint(y) - Y / sigma
+        ev, V = np.linalg.eigh(W)
+        pos = ev > 0
+        Vp = V[:, pos] * ev[pos]
+        Z = Vp @ V[:, pos].T
+        Y = sigma * (Z - W)
+        Y = (Y + Y.T) / 2
+        rp = float(np.linalg.norm(ops.op(Y) - b)) / (1.0 + float(np.linalg.norm(b)))
+        rd = float(np.linalg.norm(C - ops.adjoint(y) - Z)) / (1.0 + float(np.linalg.norm(C)))
+        if max(rp, rd) < tol:
+            break
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+        if it % 5 == 0:
+            if rp > 5 * rd:
+                sigma /= 1.6
+            elif rd > 5 * rp:
+                sigma *= 1.6
+    return y, {
+        "iterations": it,
+        "primal_residual": rp,
+        "dual_residual": rd,
+        "sigma": sigma,
+        "objective": float(b @ y),
+    }
+
+
 def shor_bound(
     A: np.ndarray,
     k: int,
@@ -799,18 +915,19 @@ def shor_bound(
 
     Parameters
     ----------
-    solver : {"CLARABEL", "SCS"} or None
-        Default Clarabel up to ``CLARABEL_MAX_N`` variables, SCS above.
+    solver : {"CLARABEL", "SCS", "BPM"} or None
+        Default "BPM", the boundary point method in numpy (:func:`_boundary_point`, one
+        eigendecomposition per iteration; no cvxpy). "CLARABEL" (interior point, through
+        cvxpy; slow beyond ~100 variables), "SCS" only if installed.
     eps : float or None
-        SCS's ``eps`` (default 1e-6) / Clarabel's tolerances (default 1e-9).
+        BPM's relative residual tolerance (default 1e-6), SCS's ``eps`` (default 1e-6),
+        Clarabel's tolerances (default 1e-8).
     max_iters : int or None
-        SCS's iteration cap (default 100000).
+        BPM's (default 2000) or SCS's (default 100000) iteration cap.
     time_limit : float or None
         Seconds for the solver (SCS ``time_limit_secs``, Clarabel ``time_limit``); a solve cut
         short still gives a certified (weaker) bound.
     """
-    import cvxpy as cp
-
     t0 = time.perf_counter()
     A, k, twin = check_problem(A, k, twin)
     n = A.shape[0]
@@ -819,13 +936,40 @@ def shor_bound(
         scale = 1.0
     As = A / scale
     if solver is None:
-        solver = "CLARABEL" if n <= CLARABEL_MAX_N else "SCS"
+        solver = "BPM"
     solver = solver.upper()
+    pi = np.flatnonzero((twin >= 0) & (np.arange(n) < twin))
+    if solver == "BPM":
+        C = np.zeros((n + 1, n + 1))
+        C[1:, 1:] = As
+        t_solve = time.perf_counter()
+        yv, bpm_info = _boundary_point(
+            C, k, twin, max_iters=max_iters or 2000, tol=eps or 1e-6, time_limit=time_limit
+        )
+        t_solve = time.perf_counter() - t_solve
+        u = yv[1 : n + 1] * scale
+        w = None
+        if pi.size:
+            w = np.zeros(n)
+            w[pi] = yv[2 * n + 2 :] / 2 * scale
+            w[twin[pi]] = w[pi]
+        qcr = qcr_bound(A, k, u, w=w, twin=twin, method="shor")
+        return LowerBound(
+            value=qcr.value,
+            method="shor",
+            seconds=time.perf_counter() - t0,
+            u=qcr.u,
+            w=qcr.w,
+            x=qcr.x,
+            solver_value=bpm_info["objective"] * scale,
+            info={**qcr.info, "solver": solver, "solver_seconds": t_solve, "bpm": bpm_info},
+        )
+    import cvxpy as cp
+
     Y = cp.Variable((n + 1, n + 1), PSD=True)
     x = Y[0, 1:]
     X = Y[1:, 1:]
     cons = [Y[0, 0] == 1, cp.diag(X) == x, cp.sum(x) == k, X @ np.ones(n) == k * x]
-    pi = np.flatnonzero((twin >= 0) & (np.arange(n) < twin))
     if pi.size:
         cons.append(X[pi, twin[pi]] == 0)
     prob = cp.Problem(cp.Minimize(cp.sum(cp.multiply(As, X))), cons)

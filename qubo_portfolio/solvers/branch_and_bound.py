@@ -230,6 +230,7 @@ def branch_and_bound(
     node_iterations: int = 400,
     node_rtol: float = 1e-5,
     sdp_options: dict | None = None,
+    sdp_fraction: float = 0.6,
 ) -> BranchAndBoundResult:
     """Certified minimum of ``x^T A x`` over K'-subsets (one leg per stock with ``twin``).
 
@@ -259,6 +260,8 @@ def branch_and_bound(
         Effort per node QP (a looser solve only weakens bounds).
     sdp_options : dict or None
         Passed to :func:`~qubo_portfolio.solvers.bounds.shor_bound`.
+    sdp_fraction : float
+        Share of the time left that the SDP may use (its ``time_limit``).
 
     Returns
     -------
@@ -294,6 +297,10 @@ def branch_and_bound(
         root = qcr_bound(A, k, shift.u, w=shift.w, twin=twin, method=shift.method)
     elif isinstance(shift, str) and shift == "sdp":
         opts = dict(sdp_options or {})
+        # the SDP may use up to sdp_fraction of the time left; cut short, its dual still
+        # gives a certified (weaker) shift
+        budget = sdp_fraction * (deadline - time.perf_counter())
+        opts["time_limit"] = min(opts.get("time_limit", np.inf), max(budget, 0.05))
         root = shor_bound(A, k, twin=twin, **opts)
     elif isinstance(shift, str) and shift == "uniform":
         root = qcr_bound(A, k, None, twin=twin)
@@ -465,5 +472,3 @@ def branch_and_bound(
             "shift": rel.shift,
         },
     )
-
-
