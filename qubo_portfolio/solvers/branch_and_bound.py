@@ -1,0 +1,474 @@
+"""Best-first branch and bound on the QCR relaxation: certified optimal K'-subsets.
+
+Solves ``min x^T A x  s.t.  sum x = K', x in {0, 1}^n`` (and ``x_i + x_twin(i) <= 1`` for
+long/short models) to proven optimality, or, on the time limit, returns the best selection
+found with a certified gap.
+
+Every node fixes some variables (``lo <= x <= hi`` with 0/1 bounds; fixing a leg to 1 fixes
+its twin to 0). Its bound is the convex QCR relaxation of
+:mod:`qubo_portfolio.solvers.bounds` restricted to the node,
+
+    ``min f(x) = x^T B x + u^T x``  over  ``{lo <= x <= hi, sum x = K', x_i + x_twin(i) <= 1}``
+
+with ``B = A - diag(u) - W`` certified PSD on ``{sum z = 0}`` once at the root (u from the
+Shor SDP's dual by default). ``f`` equals ``x^T A x`` on every feasible binary x, so the
+node's relaxed minimum bounds every selection in the node. The node QP is solved
+approximately by accelerated projected gradient (numba), and the bound used for pruning is
+the certified linearization bound ``-y^T B y + min_P (2 B y + u)^T x - E`` (see
+:func:`qubo_portfolio.solvers.bounds.certified_bound`): valid at any iterate y, so pruning
+never removes a selection better than the incumbent.
+
+Reduced-cost fixing: the linear minimum is a sort, so the bound of the node with ``x_j``
+forced to 1 (or 0) is available in closed form from the same certificate (the sorted
+values change in one place); variables whose forced bound reaches the incumbent are fixed,
+and the two children of the branching variable start with these bounds.
+
+The incumbent comes from the swap annealer
+(:class:`qubo_portfolio.solvers.swap.SwapAnnealingSampler`) and is improved by rounding the
+node solutions. Nodes are explored best bound first, so the smallest open bound is the
+global lower bound at any moment (``history``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .bounds import (
+    EPS,
+    LowerBound,
+    _certificate,
+    check_problem,
+    convex_relaxation,
+    qcr_bound,
+    shor_bound,
+    solve_relaxation,
+)
+
+__all__ = ["BranchAndBoundResult", "branch_and_bound", "swap_incumbent"]
+
+
+@dataclass(frozen=True)
+class BranchAndBoundResult:
+    """What :func:`branch_and_bound` found and proved.
+
+    Attributes
+    ----------
+    x : ndarray (n,)
+        The best selection as a 0/1 vector (feasible).
+    selection : ndarray of int
+        Its indices.
+    objective : float
+        ``x^T A x``.
+    lower_bound : float
+        Certified: no feasible selection has ``x^T A x < lower_bound``.
+    proven_optimal : bool
+        ``objective - lower_bound <= rtol * |objective|``.
+    gap : float
+        ``(objective - lower_bound) / |objective|`` (0 when proven with an exact match).
+    nodes : int
+        Nodes whose relaxation was solved.
+    seconds : float
+        Wall time, root bound and incumbent included.
+    root : LowerBound
+        The root bound (its ``u`` is the shift used at every node).
+    history : list of (seconds, lower_bound, objective)
+        The global bound and incumbent whenever the bound rose (and at the end).
+    info : dict
+        Timings (``root_seconds``, ``incumbent_seconds``), ``open_nodes``, ``time_limit_hit``.
+    """
+
+    x: np.ndarray
+    selection: np.ndarray
+    objective: float
+    lower_bound: float
+    proven_optimal: bool
+    gap: float
+    nodes: int
+    seconds: float
+    root: LowerBound
+    history: list[tuple[float, float, float]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def swap_incumbent(
+    A: np.ndarray, k: int, twin: np.ndarray | None = None, *, num_reads: int = 20, seed: int = 0
+) -> np.ndarray | None:
+    """The best of ``num_reads`` swap-annealing reads as a 0/1 vector (None if it cannot run)."""
+    from .swap import SwapAnnealingSampler
+
+    n = A.shape[0]
+    has_twins = twin is not None and bool((np.asarray(twin) >= 0).any())
+    try:
+        ss = SwapAnnealingSampler().sample_matrix(
+            A,
+            k=k,
+            variables=list(range(n)),
+            num_reads=num_reads,
+            seed=seed,
+            twin=twin if has_twins else None,
+        )
+    except InputError:
+        return None
+    best = ss.first.sample
+    return np.array([best[i] for i in range(n)], dtype=np.float64)
+
+
+def _round(xh: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, twin: np.ndarray):
+    """A feasible selection near ``xh`` inside the node: fixed ones, then the largest free
+    values, at most one leg per stock. None when the node has none."""
+    x = lo.astype(np.float64)
+    r = k - int(lo.sum())
+    if r == 0:
+        return x
+    order = np.argsort(-xh, kind="stable")
+    for i in order:
+        if r == 0:
+            break
+        if hi[i] == 0 or lo[i] == 1:
+            continue
+        t = twin[i]
+        if t >= 0 and x[t] == 1:
+            continue
+        x[i] = 1.0
+        r -= 1
+    return x if r == 0 else None
+
+
+def _stock_values(g, lo, hi, twin, free):
+    """Per free variable j: ``s_p`` (its stock's value in the linear minimum: min of g over
+    the stock's free legs) and ``s'_p`` (the value once j is forced to 0: g of the free
+    twin, or +inf)."""
+    n = g.size
+    t = twin
+    has_t = t >= 0
+    t_safe = np.where(has_t, t, np.arange(n))
+    twin_free = has_t & free[t_safe]
+    g_twin = np.where(twin_free, g[t_safe], np.inf)
+    s = np.minimum(g, g_twin)
+    s_drop = g_twin
+    return s, s_drop
+
+
+def _reduced_costs(g, lo, hi, k, twin):
+    """Increase of the linear minimum when each free variable is forced to 1 / to 0.
+
+    With the free stocks' values sorted (``v_1 <= v_2 <= ...``), r slots left, ``s_p`` the
+    value of j's stock and ``s'_p`` its value without j:
+
+        ``Delta_1(j) = (g_j - s_p) + max(0, s_p - v_r)``
+        ``Delta_0(j) = max(0, min(s'_p, v_(r+1)) - s_p)``
+
+    Returns ``(free mask, Delta_1, Delta_0)``; both Deltas are +inf for fixed variables.
+    """
+    n = g.size
+    free = (lo == 0) & (hi == 1)
+    # a leg whose twin is fixed to 1 is not free (its hi is 0 already); keep the mask plain
+    r = k - int(lo.sum())
+    s, s_drop = _stock_values(g, lo, hi, twin, free)
+    # one value per free stock: the representative is the free leg with the smaller index
+    t = twin
+    rep = free & ~((t >= 0) & (t < np.arange(n)) & free[np.where(t >= 0, t, 0)])
+    vals = np.sort(s[rep])
+    v_r = vals[r - 1] if 1 <= r <= vals.size else -np.inf
+    v_r1 = vals[r] if r < vals.size else np.inf
+    d1 = np.full(n, np.inf)
+    d0 = np.full(n, np.inf)
+    d1[free] = (g[free] - s[free]) + np.maximum(0.0, s[free] - v_r)
+    d0[free] = np.maximum(0.0, np.minimum(s_drop[free], v_r1) - s[free])
+    return free, d1, d0
+
+
+def _fix_one(lo: np.ndarray, hi: np.ndarray, j: int, twin: np.ndarray) -> None:
+    lo[j] = 1
+    hi[j] = 1
+    if twin[j] >= 0:
+        hi[twin[j]] = 0
+        lo[twin[j]] = 0
+
+
+def _leaf(lo, hi, k, twin):
+    """The node's only feasible selection when its fixings leave no choice, else None;
+    ``False`` when the node is infeasible."""
+    r = k - int(lo.sum())
+    free = (lo == 0) & (hi == 1)
+    if r < 0:
+        return False
+    if r == 0:
+        return lo.astype(np.float64)
+    n = lo.size
+    t = twin
+    paired_free = free & (t >= 0) & free[np.where(t >= 0, t, 0)]
+    stocks = int(free.sum() - paired_free.sum() / 2)
+    if stocks < r:
+        return False
+    if stocks == r and not paired_free.any():
+        x = lo.astype(np.float64)
+        x[free] = 1.0
+        return x
+    del n
+    return None
+
+
+def branch_and_bound(
+    A: np.ndarray,
+    k: int,
+    *,
+    twin: np.ndarray | None = None,
+    time_limit: float = 60.0,
+    shift: str | np.ndarray | LowerBound = "sdp",
+    incumbent: str | np.ndarray | None = "swap",
+    num_reads: int = 20,
+    seed: int = 0,
+    rtol: float = 1e-9,
+    node_iterations: int = 400,
+    node_rtol: float = 1e-5,
+    sdp_options: dict | None = None,
+    sdp_fraction: float = 0.6,
+) -> BranchAndBoundResult:
+    """Certified minimum of ``x^T A x`` over K'-subsets (one leg per stock with ``twin``).
+
+    Parameters
+    ----------
+    A : ndarray (n, n)
+        Symmetric; may be indefinite.
+    k : int
+        K'.
+    twin : ndarray (n,) or None
+        ``twin[i]`` the other leg of variable i's stock (-1 or None: no twin).
+    time_limit : float
+        Seconds for the whole run (root bound, incumbent and tree). On the limit the best
+        selection found is returned with its certified gap.
+    shift : {"sdp", "uniform"} or ndarray or LowerBound
+        The diagonal shift u of the relaxation: from the Shor SDP's dual (default), the
+        uniform ``lambda_min``, a given vector, or a bound from
+        :mod:`~qubo_portfolio.solvers.bounds` (its ``u`` and ``w``). Any u is certified
+        (lowered if needed) before use.
+    incumbent : "swap" or ndarray or None
+        Start from the best of ``num_reads`` swap-annealing reads (``seed``), a given 0/1
+        vector, or nothing (rounding of node solutions only).
+    rtol : float
+        A node is pruned when its bound ``>= objective - rtol |objective|``; proven optimal
+        means no selection is better by more than that.
+    node_iterations, node_rtol : int, float
+        Effort per node QP (a looser solve only weakens bounds).
+    sdp_options : dict or None
+        Passed to :func:`~qubo_portfolio.solvers.bounds.shor_bound`.
+    sdp_fraction : float
+        Share of the time left that the SDP may use (its ``time_limit``).
+
+    Returns
+    -------
+    BranchAndBoundResult
+    """
+    t_start = time.perf_counter()
+    A, k, twin = check_problem(A, k, twin)
+    n = A.shape[0]
+    deadline = t_start + float(time_limit)
+
+    # --- incumbent --------------------------------------------------------------------
+    t0 = time.perf_counter()
+    best_x: np.ndarray | None = None
+    if isinstance(incumbent, str):
+        if incumbent != "swap":
+            raise InputError(f"incumbent must be 'swap', a 0/1 vector or None, not {incumbent!r}")
+        best_x = swap_incumbent(A, k, twin, num_reads=num_reads, seed=seed)
+    elif incumbent is not None:
+        best_x = np.asarray(incumbent, dtype=np.float64).ravel().copy()
+        if best_x.shape != (n,) or not np.isin(best_x, (0.0, 1.0)).all() or best_x.sum() != k:
+            raise InputError(f"incumbent must be a 0/1 vector of length {n} with {k} ones")
+        paired = np.flatnonzero(twin >= 0)
+        if (best_x[paired] * best_x[twin[paired]]).any():
+            raise InputError("incumbent holds both legs of a stock")
+    if best_x is None:
+        best_x = _round(np.zeros(n), np.zeros(n, np.int8), np.ones(n, np.int8), k, twin)
+    best = float(best_x @ A @ best_x)
+    t_incumbent = time.perf_counter() - t0
+
+    # --- root bound ---------------------------------------------------------------------
+    t0 = time.perf_counter()
+    if isinstance(shift, LowerBound):
+        root = qcr_bound(A, k, shift.u, w=shift.w, twin=twin, method=shift.method)
+    elif isinstance(shift, str) and shift == "sdp":
+        opts = dict(sdp_options or {})
+        # the SDP may use up to sdp_fraction of the time left; cut short, its dual still
+        # gives a certified (weaker) shift
+        budget = sdp_fraction * (deadline - time.perf_counter())
+        opts["time_limit"] = min(opts.get("time_limit", np.inf), max(budget, 0.05))
+        root = shor_bound(A, k, twin=twin, **opts)
+    elif isinstance(shift, str) and shift == "uniform":
+        root = qcr_bound(A, k, None, twin=twin)
+    elif isinstance(shift, str):
+        raise InputError(f"shift must be 'sdp', 'uniform', a vector or a LowerBound, not {shift!r}")
+    else:
+        root = qcr_bound(A, k, np.asarray(shift, dtype=np.float64), twin=twin)
+    rel = convex_relaxation(A, k, root.u, w=root.w, twin=twin)
+    t_root = time.perf_counter() - t0
+
+    def tol() -> float:
+        return rtol * abs(best)
+
+    history: list[tuple[float, float, float]] = []
+    counter = itertools.count()
+    lo0 = np.zeros(n, dtype=np.int8)
+    hi0 = np.ones(n, dtype=np.int8)
+    x_root = root.x if root.x is not None else np.full(n, k / n)
+    heap: list = [(root.value, next(counter), lo0, hi0, x_root)]
+    nodes = 0
+    global_lb = min(root.value, best)
+    history.append((time.perf_counter() - t_start, global_lb, best))
+    vals = np.empty(n)
+    gamma = 2.0 * (n + 2) * EPS
+    time_hit = False
+
+    pruned_min = np.inf  # smallest bound of a node pruned within the tolerance (bound < best)
+    while heap:
+        if heap[0][0] >= best - tol():
+            pruned_min = min(pruned_min, heap[0][0])
+            heap = []
+            break
+        if time.perf_counter() >= deadline:
+            time_hit = True
+            break
+        lb, _, lo, hi, xw = heapq.heappop(heap)
+        if lb > global_lb:
+            global_lb = min(lb, best)
+            history.append((time.perf_counter() - t_start, global_lb, best))
+        leaf = _leaf(lo, hi, k, twin)
+        if leaf is False:
+            continue
+        if leaf is not None:
+            val = float(leaf @ A @ leaf)
+            if val < best:
+                best, best_x = val, leaf
+            continue
+        nodes += 1
+        sol = solve_relaxation(
+            rel,
+            lo,
+            hi,
+            xw,
+            max_iter=node_iterations,
+            target=best - tol(),
+            rtol=node_rtol,
+            check_every=3,
+        )
+        node_lb = max(lb, sol.bound)
+        # incumbent from the rounded node solution
+        xr = _round(sol.x, lo, hi, k, twin)
+        if xr is not None:
+            val = float(xr @ A @ xr)
+            if val < best:
+                best, best_x = val, xr
+        if node_lb >= best - tol():
+            pruned_min = min(pruned_min, node_lb)
+            continue
+        # reduced-cost fixing from the certificate at the final iterate
+        base = float(
+            _certificate(
+                rel.B,
+                rel.c,
+                sol.x,
+                sol.gradient,
+                lo,
+                hi,
+                rel.k,
+                rel.twin,
+                rel.row_abs,
+                rel.fp_const,
+                rel.top2r,
+                rel.norm_b,
+                vals,
+            )
+        )
+        lo = lo.copy()
+        hi = hi.copy()
+        if np.isfinite(base):
+            free, d1, d0 = _reduced_costs(sol.gradient, lo, hi, k, twin)
+            slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d1), d1, 0.0)))
+            b1 = base + d1 - slack
+            slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d0), d0, 0.0)))
+            b0 = base + d0 - slack
+            cut = best - tol()
+            out = free & (b1 >= cut)
+            into = free & (b0 >= cut)
+            if (out & into).any():
+                # no selection in this node beats the incumbent (by more than the tolerance)
+                pruned_min = min(pruned_min, float(np.min(np.minimum(b1, b0)[out & into])))
+                continue
+            if out.any() or into.any():
+                # selections these fixings drop have x^T A x >= best - tol: account for them
+                pruned_min = min(pruned_min, float(np.min(np.r_[b1[out], b0[into]])))
+            hi[out] = 0
+            for j in np.flatnonzero(into):
+                if hi[j] == 1:
+                    _fix_one(lo, hi, j, twin)
+            if int(lo.sum()) > k:
+                continue
+        else:
+            continue  # the node has no feasible point
+        leaf = _leaf(lo, hi, k, twin)
+        if leaf is False:
+            continue
+        if leaf is not None:
+            val = float(leaf @ A @ leaf)
+            if val < best:
+                best, best_x = val, leaf
+            continue
+        # branch on the most fractional free variable
+        free, d1, d0 = _reduced_costs(sol.gradient, lo, hi, k, twin)
+        if not free.any():
+            continue
+        frac = np.where(free, np.minimum(sol.x, 1.0 - sol.x), -1.0)
+        j = int(np.argmax(frac))
+        if frac[j] <= 1e-9:
+            # integral relaxation point that is not pruned yet: branch on the free variable
+            # whose worse child is best bounded
+            j = int(np.argmax(np.where(free, np.minimum(d1, d0), -np.inf)))
+        lo1, hi1 = lo.copy(), hi.copy()
+        _fix_one(lo1, hi1, j, twin)
+        lo0c, hi0c = lo, hi.copy()
+        hi0c[j] = 0
+        b1 = node_lb if not np.isfinite(base) else max(node_lb, base + d1[j] * (1 - 4 * gamma))
+        b0 = node_lb if not np.isfinite(base) else max(node_lb, base + d0[j] * (1 - 4 * gamma))
+        for b, lo_c, hi_c in ((b1, lo1, hi1), (b0, lo0c, hi0c)):
+            if b < best - tol():
+                heapq.heappush(heap, (b, next(counter), lo_c, hi_c, sol.x))
+            else:
+                pruned_min = min(pruned_min, b)
+
+    open_nodes = len(heap)
+    # every selection is in an open node, in a pruned node (bound >= best - tol) or was
+    # evaluated; the bound is the smallest of these (never above the incumbent)
+    lower = min(best, pruned_min, heap[0][0] if heap else np.inf)
+    lower = max(lower, min(root.value, best))
+    proven = best - lower <= rtol * abs(best)
+    gap = (best - lower) / abs(best) if best != 0 else (0.0 if proven else np.inf)
+    seconds = time.perf_counter() - t_start
+    history.append((seconds, lower, best))
+    x_out = np.asarray(best_x, dtype=np.float64)
+    return BranchAndBoundResult(
+        x=x_out,
+        selection=np.flatnonzero(x_out > 0.5),
+        objective=best,
+        lower_bound=float(lower),
+        proven_optimal=bool(proven),
+        gap=float(max(gap, 0.0)),
+        nodes=nodes,
+        seconds=seconds,
+        root=root,
+        history=history,
+        info={
+            "root_seconds": t_root,
+            "incumbent_seconds": t_incumbent,
+            "open_nodes": open_nodes,
+            "time_limit_hit": time_hit,
+            "shift": rel.shift,
+        },
+    )
