@@ -250,6 +250,13 @@ def bench(
         typer.Option(help="lambda / lambda* for penalty solvers (default: the config's, else 1)"),
     ] = None,
     best_known: Annotated[float | None, typer.Option(help="best known objective")] = None,
+    prove: Annotated[
+        float,
+        typer.Option(
+            help="seconds to prove the optimum (enumeration or branch and bound) and use it as "
+            "the reference; 0: the best read is the reference"
+        ),
+    ] = 10.0,
     out: OutOpt = None,
     set_: SetOpt = None,
     force: ForceOpt = False,
@@ -301,6 +308,7 @@ def bench(
             exclusion_scale=instance.exclusion_scale,
             penalty=instance.penalty,
             exclusion=instance.exclusion,
+            prove=prove,
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:

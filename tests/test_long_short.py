@@ -337,8 +337,12 @@ def test_k_may_equal_the_number_of_stocks():
 
 
 def test_limits_of_the_exact_solvers():
-    with pytest.raises(InputError, match=r"C\(30, 8\) \* 2\^8 .* exceeds"):
-        solve(ls_qubo(n=30, k=8), "exact")
+    # beyond enumeration (C(30, 8) 2^8 portfolios): branch and bound, one leg per stock
+    qubo = ls_qubo(n=30, k=8)
+    sampleset = solve(qubo, "exact", time_limit=2)
+    best = decode(sampleset, qubo).best
+    assert sampleset.info["method"] == "branch_and_bound" and best.feasible
+    assert sampleset.info["lower_bound"] <= best.objective
     with pytest.raises(InputError, match="2K = 22 long/short variables exceeds 20"):
         solve(ls_qubo(n=11, k=2), "exact-bqm")
 

@@ -40,10 +40,41 @@ def test_exact_equals_brute_force(n, k, xi):
     assert decoded.feasible_fraction == 1.0
 
 
-def test_exact_refuses_too_many_subsets():
+def test_exact_beyond_enumeration_returns_a_certified_selection_on_its_time_limit():
+    """C(40, 20) = 1.4e11 subsets: branch and bound, cut at 2 s, still answers with a valid
+    bound (never above the objective of any selection it or swap finds)."""
     qubo = build_qubo(make_returns(60, 40, seed=1), k=20, xi=0.1)
-    with pytest.raises(InputError, match=r"C\(40, 20\).*exceeds.*swap, tabu or sa"):
-        solve(qubo, "exact")
+    sampleset = solve(qubo, "exact", time_limit=2)
+    info = sampleset.info
+    assert info["method"] == "branch_and_bound" and len(sampleset) == 1
+    best = decode(sampleset, qubo).best
+    assert best.feasible and best.objective == pytest.approx(sampleset.first.energy, rel=1e-12)
+    assert info["lower_bound"] <= best.objective
+    assert info["certified_gap"] >= 0
+    swap_best = decode(solve(qubo, "swap", num_reads=20, seed=3), qubo).best.objective
+    assert info["lower_bound"] <= swap_best + 1e-12 * abs(swap_best)
+
+
+def test_exact_branch_and_bound_agrees_with_enumeration(monkeypatch):
+    from qubo_portfolio.solvers import exact
+
+    for seed in range(3):
+        qubo = build_qubo(make_returns(80, 12, seed=seed), k=4, xi=0.5)
+        enumerated = solve(qubo, "exact")
+        monkeypatch.setattr(exact, "MAX_SUBSETS", 10)
+        proved = solve(qubo, "exact", time_limit=30)
+        monkeypatch.undo()
+        assert enumerated.info["method"] == "enumeration"
+        assert proved.info["method"] == "branch_and_bound" and proved.info["proven_optimal"]
+        assert proved.first.energy == pytest.approx(enumerated.first.energy, rel=1e-9)
+        optimum = enumerated.first.energy
+        assert proved.info["lower_bound"] <= optimum + 1e-12 * abs(optimum)
+
+
+def test_exact_time_limit_is_checked():
+    qubo = build_qubo(make_returns(60, 8, seed=1), k=3, xi=0.1)
+    with pytest.raises(InputError, match="time_limit = -1 for exact"):
+        solve(qubo, "exact", time_limit=-1)
 
 
 def test_exact_bqm_ground_state_is_the_constrained_optimum_above_the_bound():

@@ -57,7 +57,8 @@ def write_bench(result: BenchResult, folder: Path, instance: str, command: str) 
         "# Solver benchmark",
         "",
         f"- instance: {instance}",
-        f"- best known objective: {result.best_known:.9e} ({result.best_known_source})",
+        f"- {'proven optimum' if result.proven else 'best known objective'}: "
+        f"{result.best_known:.9e} ({result.best_known_source})",
         f"- machine: {machine_description()}",
         f"- command: `{command}`",
         "",

@@ -132,7 +132,8 @@ SOLVERS: dict[str, SolverSpec] = {
         ),
         SolverSpec(
             "exact",
-            "the constrained optimum: all C(K, K') subsets enumerated (up to 5e6)",
+            "the constrained optimum: all C(K, K') subsets enumerated up to 5e6, beyond that "
+            "branch and bound with a certified lower bound",
             ".exact:KSubsetExactSampler",
             False,
             _model,

@@ -1,9 +1,11 @@
-"""Exact samplers for small problems.
+"""Exact samplers.
 
 :class:`KSubsetExactSampler` (``exact``): the constrained optimum ``min x^T A x s.t.
-sum x = K'`` by enumerating all C(K, K') subsets in vectorized chunks (up to 5e6 subsets);
-long/short, all C(K, K') stock subsets times the 2^K' ways to give each stock a side (up to
-5e6 portfolios). :class:`ExactBQMSampler` (``exact-bqm``): dimod's ``ExactSolver`` on the
+sum x = K'`` by enumerating all C(K, K') subsets in vectorized chunks while there are at most
+5e6 of them (long/short: C(K, K') stock subsets times the 2^K' ways to give each stock a
+side); beyond that, by branch and bound on a certified convex relaxation
+(:mod:`~qubo_portfolio.solvers.branch_and_bound`) within ``time_limit`` seconds, returning the
+best selection with its certified lower bound (and whether optimality is proven). :class:`ExactBQMSampler` (``exact-bqm``): dimod's ``ExactSolver`` on the
 penalty BQM (all 2^n states of its n <= 20 variables), which shows what the penalties do: its
 lowest states are infeasible when lambda (or gamma) is too small.
 """
@@ -152,22 +154,36 @@ class KSubsetExactSampler(dimod.Sampler):
     [['a', 'b'], ['b', 'c']]
     """
 
-    parameter_help: dict[str, str] = {}
-    """``exact`` takes no ``solver.params``."""
+    parameter_help: dict[str, str] = {
+        "time_limit": "seconds for branch and bound beyond 5e6 subsets (default 60); on the "
+        "limit the best found is returned with its certified gap",
+    }
 
     parameters: dict = None
-    """Keyword arguments accepted by :meth:`sample`: ``k``, ``num_reads``, ``exclusive_pairs``."""
+    """Keyword arguments accepted by :meth:`sample`: ``k``, ``num_reads``, ``exclusive_pairs``,
+    ``time_limit``, ``seed`` (of the branch and bound's swap-annealing incumbent)."""
 
     properties: dict = None
     """``max_subsets``: the most subsets (or long/short portfolios) enumerated."""
 
     def __init__(self) -> None:
-        self.parameters = {"k": [], "num_reads": [], "exclusive_pairs": []}
+        self.parameters = {
+            "k": [],
+            "num_reads": [],
+            "exclusive_pairs": [],
+            "time_limit": [],
+            "seed": [],
+        }
         self.properties = {"max_subsets": MAX_SUBSETS}
 
     @classmethod
     def check_parameters(cls, params: dict[str, Any], solver: str = "exact") -> None:
-        """Nothing to check: ``exact`` has no ``solver.params``."""
+        """``time_limit`` must be a number >= 0."""
+        value = params.get("time_limit", 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise InputError(
+                f"solver.params.time_limit = {value!r} for {solver}: expected seconds >= 0"
+            )
 
     def sample(
         self,
@@ -176,9 +192,12 @@ class KSubsetExactSampler(dimod.Sampler):
         k: int | None = None,
         num_reads: int = 1,
         exclusive_pairs: Iterable | None = None,
+        time_limit: float = 60.0,
+        seed: int | None = 0,
         **kwargs: Any,
     ) -> dimod.SampleSet:
-        """The ``num_reads`` best feasible selections (fewer if there are fewer), best first.
+        """The ``num_reads`` best feasible selections (fewer if there are fewer), best first;
+        beyond enumeration, the one best selection that branch and bound finds.
 
         Parameters
         ----------
@@ -190,32 +209,68 @@ class KSubsetExactSampler(dimod.Sampler):
             Number of best selections returned.
         exclusive_pairs : iterable of (u, v) pairs, optional
             Variables never on together; every variable must be in one pair.
+        time_limit : float, default 60
+            Seconds for branch and bound (only beyond enumeration).
+        seed : int, optional
+            Seed of the swap-annealing incumbent of branch and bound.
 
         Returns
         -------
         dimod.SampleSet
             Energies ``x^T A x`` for a model, ``bqm.energies`` for a BQM; every sample is
-            feasible.
+            feasible. ``info["method"]`` is ``"enumeration"`` or ``"branch_and_bound"``; with
+            the latter, ``info`` also holds ``lower_bound`` (certified: no selection is below
+            it), ``proven_optimal``, ``certified_gap``, ``nodes`` and ``seconds``.
         """
         self.remove_unknown_kwargs(**kwargs)
         problem = subset_problem(bqm, k, exclusive_pairs)
         A = np.asarray(problem.A, dtype=np.float64)
         num_reads = check_int("num_reads", num_reads, 1)
         k = check_int("k", problem.k, 0)
+        info: dict[str, Any] = {"method": "enumeration"}
         if problem.twin is None:
             if k > len(A):
                 raise InputError(f"k = {k} exceeds the {len(A)} variables")
-            idx, values = best_subsets(A, k, top=num_reads)
+            count = math.comb(len(A), k)
         else:
             order = _pair_layout(problem.twin)
-            idx, values = best_long_short(A[np.ix_(order, order)], k, top=num_reads)
-            idx = order[idx]
-        samples = np.zeros((len(idx), len(A)), dtype=np.int8)
-        np.put_along_axis(samples, idx, 1, axis=1)
+            count = math.comb(len(A) // 2, k) * 2**k
+        if count > MAX_SUBSETS:
+            samples, values, info = _branch_and_bound(A, k, problem.twin, time_limit, seed)
+        else:
+            if problem.twin is None:
+                idx, values = best_subsets(A, k, top=num_reads)
+            else:
+                idx, values = best_long_short(A[np.ix_(order, order)], k, top=num_reads)
+                idx = order[idx]
+            samples = np.zeros((len(idx), len(A)), dtype=np.int8)
+            np.put_along_axis(samples, idx, 1, axis=1)
         sampleset = dimod.SampleSet.from_samples(
-            (samples, problem.variables), vartype=dimod.BINARY, energy=values
+            (samples, problem.variables), vartype=dimod.BINARY, energy=values, info=info
         )
         return finish(sampleset, problem)
+
+
+def _branch_and_bound(
+    A: np.ndarray, k: int, twin: np.ndarray | None, time_limit: float, seed: int | None
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The best selection branch and bound finds in ``time_limit`` s, with its certificate."""
+    from .branch_and_bound import branch_and_bound
+
+    result = branch_and_bound(
+        A, k, twin=twin, time_limit=float(time_limit), seed=0 if seed is None else int(seed)
+    )
+    samples = np.asarray(result.x, dtype=np.int8)[None, :]
+    info = {
+        "method": "branch_and_bound",
+        "lower_bound": result.lower_bound,
+        "proven_optimal": result.proven_optimal,
+        "certified_gap": result.gap,
+        "nodes": result.nodes,
+        "seconds": result.seconds,
+        "bound_method": result.root.method,
+    }
+    return samples, np.array([result.objective]), info
 
 
 class ExactBQMSampler(dimod.ExactSolver):

@@ -199,6 +199,8 @@ class SolverConfig(_Strict):
     seed: int | None = Field(0, ge=0, lt=2**32)
     params: dict[str, Any] = Field(default_factory=dict)
     polish: bool = False
+    certify: bool = False
+    certify_time_limit: float = Field(60.0, ge=0)
 
 
 class ReportConfig(_Strict):

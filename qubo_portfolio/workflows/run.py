@@ -18,6 +18,7 @@ from ..core.decode import Decoded, decode
 from ..core.metrics import equal_weights, portfolio_measures
 from ..core.model import PortfolioQubo
 from ..core.returns import simple_returns
+from ..solvers.certify import certify
 from .config import Config
 from .settings import SelectorSpec, in_sample_returns, load_data
 
@@ -36,6 +37,7 @@ class RunResult:
     benchmark: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
     diversification: dict | None = None  # see qubo_portfolio.classical.network.diversification
+    certificate: dict | None = None  # solver.certify: see qubo_portfolio.solvers.certify
 
 
 def run_experiment(cfg: Config) -> RunResult:
@@ -66,4 +68,15 @@ def run_experiment(cfg: Config) -> RunResult:
     start = time.perf_counter()
     spread = diversification(used, decoded.best.tickers)
     timings["network_seconds"] = time.perf_counter() - start
-    return RunResult(cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings, spread)
+    certificate = None
+    if cfg.solver.certify:
+        certificate = certify(
+            qubo,
+            decoded.best.legs,
+            time_limit=cfg.solver.certify_time_limit,
+            seed=cfg.solver.seed or 0,
+        )
+        timings["certify_seconds"] = certificate["bound_seconds"]
+    return RunResult(
+        cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings, spread, certificate
+    )

@@ -1,0 +1,94 @@
+"""solver.certify: a valid lower bound and a certified gap for any run's answer."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qubo_portfolio import build_qubo, decode, solve
+from qubo_portfolio.errors import InputError
+from qubo_portfolio.solvers import certify as certify_module
+from qubo_portfolio.solvers.certify import certify, gap_of
+
+from helpers import make_returns
+
+
+def brute_force(qubo) -> tuple[float, np.ndarray]:
+    """The optimum over every feasible 0/1 vector, in plain numpy."""
+    n, best, best_x = qubo.num_variables, np.inf, None
+    for subset in itertools.combinations(range(n), qubo.k):
+        x = np.zeros(n)
+        x[list(subset)] = 1
+        if qubo.long_short and (x[: n // 2] * x[n // 2 :]).any():
+            continue
+        value = x @ qubo.A @ x
+        if value < best:
+            best, best_x = value, x
+    return float(best), best_x
+
+
+MODELS = [
+    dict(n=9, k=3, xi=0.5, positions="long_only", return_term="linear"),
+    dict(n=10, k=4, xi=40.0, positions="long_only", return_term="linear"),  # negative A
+    dict(n=6, k=3, xi=2.0, positions="long_short", return_term="squared"),
+    dict(n=7, k=2, xi=0.0, positions="long_short", return_term="linear"),
+]
+
+
+@pytest.mark.parametrize("spec", MODELS)
+@pytest.mark.parametrize("enumerate_", [True, False])
+def test_the_bound_never_exceeds_the_optimum_and_the_gap_is_the_truth(
+    spec, enumerate_, monkeypatch
+):
+    if not enumerate_:  # force branch and bound
+        monkeypatch.setattr(certify_module, "ENUMERATION_LIMIT", 0)
+    qubo = build_qubo(
+        make_returns(90, spec["n"], seed=spec["n"]),
+        k=spec["k"],
+        xi=spec["xi"],
+        windows={"length": 30, "step": 15},
+        positions=spec["positions"],
+        return_term=spec["return_term"],
+    )
+    optimum, best_x = brute_force(qubo)
+    reads = decode(solve(qubo, "swap", num_reads=10, seed=1), qubo).samples
+    worst = reads.loc[reads["feasible"]].sort_values("objective").iloc[-1]
+    for selection in (best_x, worst["tickers"].split(";")):
+        cert = certify(qubo, selection, time_limit=20)
+        objective = qubo.objective(selection)
+        assert cert["lower_bound"] <= optimum + 1e-12 * abs(optimum)
+        assert cert["bound_method"].startswith("enumeration" if enumerate_ else "branch")
+        assert cert["bound_proven"]
+        truth = gap_of(objective, optimum)
+        assert cert["certified_gap"] == pytest.approx(truth, rel=1e-6, abs=1e-9)
+        assert cert["proven_optimal"] == (truth <= 1e-9)
+
+
+def test_a_run_with_certify_reports_the_block():
+    from qubo_portfolio.workflows.config import validate_config
+    from qubo_portfolio.workflows.run import run_experiment
+
+    cfg = validate_config(
+        {
+            "data": {"source": "synthetic", "synthetic": {"assets": 12, "days": 200}},
+            "model": {"k": 4, "windows": {"length": 40, "step": 20}},
+            "solver": {"name": "sa", "num_reads": 5, "certify": True},
+        },
+        "test",
+    )
+    result = run_experiment(cfg)
+    cert = result.certificate
+    optimum, _ = brute_force(result.qubo)
+    assert cert["optimum"] == pytest.approx(optimum, rel=1e-12)
+    assert cert["lower_bound"] <= optimum + 1e-12 * abs(optimum)
+    assert cert["certified_gap"] == pytest.approx(
+        gap_of(result.decoded.best.objective, optimum), rel=1e-6, abs=1e-12
+    )
+
+
+def test_an_infeasible_selection_is_refused():
+    qubo = build_qubo(make_returns(90, 6, seed=1), k=3, xi=0.0, windows={"length": 30, "step": 15})
+    with pytest.raises(InputError, match="feasible selection"):
+        certify(qubo, ["T00", "T01"])
