@@ -693,13 +693,18 @@ def certified_bound(
     y: np.ndarray,
     lo: np.ndarray | None = None,
     hi: np.ndarray | None = None,
+    gradient: np.ndarray | None = None,
 ) -> float:
-    """The certified bound ``-y^T B y + min_P (2 B y + c)^T x - E`` from any point y."""
+    """The certified bound ``-y^T B y + min_P (2 B y + c)^T x - E`` from any point y.
+
+    ``gradient``: ``2 B y + c`` when the caller has it (a node solve returns it); the error
+    term E covers its rounding either way.
+    """
     n = rel.n
     lo = np.zeros(n, dtype=np.int8) if lo is None else np.asarray(lo, dtype=np.int8)
     hi = np.ones(n, dtype=np.int8) if hi is None else np.asarray(hi, dtype=np.int8)
     y = np.ascontiguousarray(y, dtype=np.float64)
-    g = 2.0 * (rel.B @ y) + rel.c
+    g = 2.0 * (rel.B @ y) + rel.c if gradient is None else gradient
     return float(
         _certificate(
             rel.B,

@@ -43,7 +43,7 @@ from ..errors import InputError
 from .bounds import (
     EPS,
     LowerBound,
-    _certificate,
+    certified_bound,
     check_problem,
     convex_relaxation,
     qcr_bound,
@@ -216,6 +216,101 @@ def _leaf(lo, hi, k, twin):
     return None
 
 
+def _start_incumbent(
+    A: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    incumbent: str | np.ndarray | None,
+    num_reads: int,
+    seed: int,
+) -> np.ndarray:
+    """The first incumbent: swap annealing, a given 0/1 vector (checked), or a rounding."""
+    n = A.shape[0]
+    best_x: np.ndarray | None = None
+    if isinstance(incumbent, str):
+        if incumbent != "swap":
+            raise InputError(f"incumbent must be 'swap', a 0/1 vector or None, not {incumbent!r}")
+        best_x = swap_incumbent(A, k, twin, num_reads=num_reads, seed=seed)
+    elif incumbent is not None:
+        best_x = np.asarray(incumbent, dtype=np.float64).ravel().copy()
+        if best_x.shape != (n,) or not np.isin(best_x, (0.0, 1.0)).all() or best_x.sum() != k:
+            raise InputError(f"incumbent must be a 0/1 vector of length {n} with {k} ones")
+        paired = np.flatnonzero(twin >= 0)
+        if (best_x[paired] * best_x[twin[paired]]).any():
+            raise InputError("incumbent holds both legs of a stock")
+    if best_x is None:
+        best_x = _round(np.zeros(n), np.zeros(n, np.int8), np.ones(n, np.int8), k, twin)
+    return best_x
+
+
+def _root_bound(
+    A: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    shift: str | np.ndarray | LowerBound,
+    sdp_options: dict | None,
+    sdp_fraction: float,
+    deadline: float,
+) -> LowerBound:
+    """The root bound whose shift u every node uses (see :func:`branch_and_bound`)."""
+    if isinstance(shift, LowerBound):
+        return qcr_bound(A, k, shift.u, w=shift.w, twin=twin, method=shift.method)
+    if isinstance(shift, str) and shift == "sdp":
+        opts = dict(sdp_options or {})
+        # the SDP may use up to sdp_fraction of the time left; cut short, its dual still
+        # gives a certified (weaker) shift
+        budget = sdp_fraction * (deadline - time.perf_counter())
+        opts["time_limit"] = min(opts.get("time_limit", np.inf), max(budget, 0.05))
+        return shor_bound(A, k, twin=twin, **opts)
+    if isinstance(shift, str) and shift == "uniform":
+        return qcr_bound(A, k, None, twin=twin)
+    if isinstance(shift, str):
+        raise InputError(f"shift must be 'sdp', 'uniform', a vector or a LowerBound, not {shift!r}")
+    return qcr_bound(A, k, np.asarray(shift, dtype=np.float64), twin=twin)
+
+
+def _fix_by_reduced_costs(
+    base: float,
+    gradient: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    cut: float,
+    gamma: float,
+) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+    """Fix the free variables whose forced value cannot beat ``cut`` (the incumbent less the
+    tolerance): ``base + d1_j`` bounds the node with ``x_j = 1``, ``base + d0_j`` with
+    ``x_j = 0``, each less a rounding slack.
+
+    Returns the new ``lo, hi`` (``None, None`` when the node is closed) and the smallest
+    bound of the selections the fixings drop (they are accounted for in the global bound).
+    """
+    lo = lo.copy()
+    hi = hi.copy()
+    free, d1, d0 = _reduced_costs(gradient, lo, hi, k, twin)
+    slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d1), d1, 0.0)))
+    b1 = base + d1 - slack
+    slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d0), d0, 0.0)))
+    b0 = base + d0 - slack
+    out = free & (b1 >= cut)
+    into = free & (b0 >= cut)
+    if (out & into).any():
+        # no selection in this node beats the incumbent (by more than the tolerance)
+        return None, None, float(np.min(np.minimum(b1, b0)[out & into]))
+    dropped = np.inf
+    if out.any() or into.any():
+        # selections these fixings drop have x^T A x >= best - tol: account for them
+        dropped = float(np.min(np.r_[b1[out], b0[into]]))
+    hi[out] = 0
+    for j in np.flatnonzero(into):
+        if hi[j] == 1:
+            _fix_one(lo, hi, j, twin)
+    if int(lo.sum()) > k:
+        return None, None, dropped
+    return lo, hi, dropped
+
+
 def branch_and_bound(
     A: np.ndarray,
     k: int,
@@ -272,42 +367,12 @@ def branch_and_bound(
     n = A.shape[0]
     deadline = t_start + float(time_limit)
 
-    # --- incumbent --------------------------------------------------------------------
     t0 = time.perf_counter()
-    best_x: np.ndarray | None = None
-    if isinstance(incumbent, str):
-        if incumbent != "swap":
-            raise InputError(f"incumbent must be 'swap', a 0/1 vector or None, not {incumbent!r}")
-        best_x = swap_incumbent(A, k, twin, num_reads=num_reads, seed=seed)
-    elif incumbent is not None:
-        best_x = np.asarray(incumbent, dtype=np.float64).ravel().copy()
-        if best_x.shape != (n,) or not np.isin(best_x, (0.0, 1.0)).all() or best_x.sum() != k:
-            raise InputError(f"incumbent must be a 0/1 vector of length {n} with {k} ones")
-        paired = np.flatnonzero(twin >= 0)
-        if (best_x[paired] * best_x[twin[paired]]).any():
-            raise InputError("incumbent holds both legs of a stock")
-    if best_x is None:
-        best_x = _round(np.zeros(n), np.zeros(n, np.int8), np.ones(n, np.int8), k, twin)
+    best_x = _start_incumbent(A, k, twin, incumbent, num_reads, seed)
     best = float(best_x @ A @ best_x)
     t_incumbent = time.perf_counter() - t0
-
-    # --- root bound ---------------------------------------------------------------------
     t0 = time.perf_counter()
-    if isinstance(shift, LowerBound):
-        root = qcr_bound(A, k, shift.u, w=shift.w, twin=twin, method=shift.method)
-    elif isinstance(shift, str) and shift == "sdp":
-        opts = dict(sdp_options or {})
-        # the SDP may use up to sdp_fraction of the time left; cut short, its dual still
-        # gives a certified (weaker) shift
-        budget = sdp_fraction * (deadline - time.perf_counter())
-        opts["time_limit"] = min(opts.get("time_limit", np.inf), max(budget, 0.05))
-        root = shor_bound(A, k, twin=twin, **opts)
-    elif isinstance(shift, str) and shift == "uniform":
-        root = qcr_bound(A, k, None, twin=twin)
-    elif isinstance(shift, str):
-        raise InputError(f"shift must be 'sdp', 'uniform', a vector or a LowerBound, not {shift!r}")
-    else:
-        root = qcr_bound(A, k, np.asarray(shift, dtype=np.float64), twin=twin)
+    root = _root_bound(A, k, twin, shift, sdp_options, sdp_fraction, deadline)
     rel = convex_relaxation(A, k, root.u, w=root.w, twin=twin)
     t_root = time.perf_counter() - t0
 
@@ -323,7 +388,6 @@ def branch_and_bound(
     nodes = 0
     global_lb = min(root.value, best)
     history.append((time.perf_counter() - t_start, global_lb, best))
-    vals = np.empty(n)
     gamma = 2.0 * (n + 2) * EPS
     time_hit = False
 
@@ -370,49 +434,15 @@ def branch_and_bound(
             pruned_min = min(pruned_min, node_lb)
             continue
         # reduced-cost fixing from the certificate at the final iterate
-        base = float(
-            _certificate(
-                rel.B,
-                rel.c,
-                sol.x,
-                sol.gradient,
-                lo,
-                hi,
-                rel.k,
-                rel.twin,
-                rel.row_abs,
-                rel.fp_const,
-                rel.top2r,
-                rel.norm_b,
-                vals,
-            )
-        )
-        lo = lo.copy()
-        hi = hi.copy()
-        if np.isfinite(base):
-            free, d1, d0 = _reduced_costs(sol.gradient, lo, hi, k, twin)
-            slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d1), d1, 0.0)))
-            b1 = base + d1 - slack
-            slack = 4 * gamma * (abs(base) + np.abs(np.where(np.isfinite(d0), d0, 0.0)))
-            b0 = base + d0 - slack
-            cut = best - tol()
-            out = free & (b1 >= cut)
-            into = free & (b0 >= cut)
-            if (out & into).any():
-                # no selection in this node beats the incumbent (by more than the tolerance)
-                pruned_min = min(pruned_min, float(np.min(np.minimum(b1, b0)[out & into])))
-                continue
-            if out.any() or into.any():
-                # selections these fixings drop have x^T A x >= best - tol: account for them
-                pruned_min = min(pruned_min, float(np.min(np.r_[b1[out], b0[into]])))
-            hi[out] = 0
-            for j in np.flatnonzero(into):
-                if hi[j] == 1:
-                    _fix_one(lo, hi, j, twin)
-            if int(lo.sum()) > k:
-                continue
-        else:
+        base = certified_bound(rel, sol.x, lo, hi, gradient=sol.gradient)
+        if not np.isfinite(base):
             continue  # the node has no feasible point
+        lo, hi, cut_min = _fix_by_reduced_costs(
+            base, sol.gradient, lo, hi, k, twin, best - tol(), gamma
+        )
+        pruned_min = min(pruned_min, cut_min)
+        if lo is None:
+            continue
         leaf = _leaf(lo, hi, k, twin)
         if leaf is False:
             continue
@@ -435,8 +465,8 @@ def branch_and_bound(
         _fix_one(lo1, hi1, j, twin)
         lo0c, hi0c = lo, hi.copy()
         hi0c[j] = 0
-        b1 = node_lb if not np.isfinite(base) else max(node_lb, base + d1[j] * (1 - 4 * gamma))
-        b0 = node_lb if not np.isfinite(base) else max(node_lb, base + d0[j] * (1 - 4 * gamma))
+        b1 = max(node_lb, base + d1[j] * (1 - 4 * gamma))
+        b0 = max(node_lb, base + d0[j] * (1 - 4 * gamma))
         for b, lo_c, hi_c in ((b1, lo1, hi1), (b0, lo0c, hi0c)):
             if b < best - tol():
                 heapq.heappush(heap, (b, next(counter), lo_c, hi_c, sol.x))
