@@ -7,11 +7,13 @@ fix, no traceback unless ``--debug``); 1 an unexpected error (a bug: please repo
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from .errors import InputError
@@ -49,19 +51,56 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing res
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks")]
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning as one stderr line (no source line, no file path)."""
+    text = (str(message).strip().splitlines() or [category.__name__])[0]
+    typer.echo(f"warning: {text} ({category.__name__})", err=True)
+
+
 @contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
-    """Turn bad input into one stderr line and exit code 2."""
+    """Turn bad input and OS errors (no space, no permission, ...) into one stderr line and
+    exit code 2, an unexpected error into one line and exit code 1 (``--debug``: raise)."""
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            yield
     except InputError as exc:
         if debug:
             raise
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # reading or writing: no space, no permission, read-only, ...
+        if debug:
+            raise
+        from .paths import os_error_text
+
+        typer.echo(f"error: cannot read or write {os_error_text(exc)}", err=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing was written", err=True)
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, click.ClickException):
+        raise
+    except Exception as exc:  # a bug: one line, the traceback with --debug
+        if debug:
+            raise
+        text = (str(exc).strip().splitlines() or [""])[0]
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {text} (a bug: rerun with --debug for the "
+            "traceback and please report it)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def echo_dropped(data: object) -> None:
+    """Name every asset the cleaning dropped, why, and the fix (stderr)."""
+    from .core.data import dropped_notes
+
+    report = getattr(data, "report", data)
+    for note in dropped_notes(report if isinstance(report, dict) else {}):
+        typer.echo(note, err=True)
 
 
 def run_and_write(
@@ -84,6 +123,7 @@ def run_and_write(
     out = out or default_out_dir(config)
     check_out_dir(out, force)
     result = compute(cfg)
+    echo_dropped(getattr(result, "data", None))
     with staged_output(out, force) as folder:
         write(result, folder, plots=cfg.report.plots)
     return cfg, result, out
@@ -152,12 +192,14 @@ def export(
         from .core.returns import simple_returns
         from .output.export import check_target, export_model, format_of
         from .workflows.config import load_config
-        from .workflows.settings import build_model, load_data
+        from .workflows.settings import build_model, load_for_model
 
         cfg = load_config(config, set_)
         check_target(out, force, format_)  # a folder, or an existing file without --force
         fmt = format_of(out, format_)
-        qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+        data = load_for_model(cfg.data, cfg.model)
+        echo_dropped(data)
+        qubo = build_model(simple_returns(data.prices), cfg.model)
         penalty = cfg.model.penalty
         info = export_model(
             qubo,
@@ -193,6 +235,25 @@ def export(
                 + ", ".join(f"{a} -> {b}" for a, b in list(info["lp_renamed"].items())[:2])
                 + " (listed in the file's header)"
             )
+
+
+@app.command()
+def data(
+    config: ConfigArg,
+    json_: Annotated[bool, typer.Option("--json", help="print JSON instead of text")] = False,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show what the config's commands would use, without solving: the file's detected
+    format, dates, assets kept and dropped (why), gaps, large moves, windows, rebalance dates."""
+    with user_errors(debug):
+        from .output.inspect import inspection_json, inspection_text
+        from .workflows.config import load_config
+        from .workflows.inspect import inspect_config
+
+        cfg = load_config(config, set_)
+        result = inspect_config(cfg, str(config))
+        typer.echo(inspection_json(result) if json_ else inspection_text(result))
 
 
 @app.command()
@@ -292,6 +353,7 @@ def bench(
         check_out_dir(out, force)
         cases = [BenchCase.parse(s) for s in (solver or DEFAULT_CASES)]
         instance = bench_instance(cfg, stem, penalty_scale)
+        echo_dropped(instance.data_report)
         typer.echo(
             f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
             err=True,

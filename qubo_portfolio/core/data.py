@@ -54,6 +54,7 @@ from qubo_portfolio.core.detect import (
     to_numbers,
 )
 from qubo_portfolio.errors import InputError
+from qubo_portfolio.paths import os_error_text
 
 __all__ = [
     "LARGE_MOVE",
@@ -61,12 +62,15 @@ __all__ = [
     "SOURCES",
     "PriceData",
     "READ_OPTIONS",
+    "check_finite_moments",
     "clean_prices",
     "describe_input",
+    "dropped_notes",
     "load_prices",
     "read_price_csv",
     "read_price_file",
     "read_price_frame",
+    "restrict_to_span",
     "sample_prices",
     "synthetic_prices",
 ]
@@ -106,6 +110,9 @@ class PriceData:
 
     prices: pd.DataFrame
     report: dict[str, Any] = field(default_factory=dict)
+    filled: pd.DataFrame | None = field(default=None, repr=False)
+    """Which cells of :attr:`prices` were forward-filled (None: none), so that
+    :func:`restrict_to_span` can count the fills on the rows kept."""
 
     @property
     def tickers(self) -> list[str]:
@@ -128,6 +135,7 @@ def load_prices(
     max_gap: int = 5,
     missing: str = "drop_assets",
     synthetic: dict | None = None,
+    defer_missing: bool = False,
     **read: Any,
 ) -> PriceData:
     """Load prices from a source and clean them.
@@ -141,7 +149,7 @@ def load_prices(
     frame : pandas.DataFrame, optional
         The table for ``source="dataframe"``: wide (dates as index or column, one column per
         ticker) or long (date, ticker and price columns); detected as for files.
-    tickers, start, end, max_gap, missing
+    tickers, start, end, max_gap, missing, defer_missing
         Passed to :func:`clean_prices`.
     synthetic : dict, optional
         Options of :func:`synthetic_prices` (``assets``, ``days``, ``seed``, ``factors``,
@@ -189,7 +197,13 @@ def load_prices(
         }
 
     data = clean_prices(
-        raw, tickers=tickers, start=start, end=end, max_gap=max_gap, missing=missing
+        raw,
+        tickers=tickers,
+        start=start,
+        end=end,
+        max_gap=max_gap,
+        missing=missing,
+        defer_missing=defer_missing,
     )
     data.report["source"] = name
     data.report["path"] = None if path is None else str(path)
@@ -291,6 +305,23 @@ def read_price_file(
         long table with no price column or with repeated (date, ticker) rows, and every
         ambiguity the detection refuses (naming the key that settles it).
     """
+    try:
+        return _read_price_file(path, parquet, date_format, columns, sep, decimal, thousands)
+    except OSError as exc:  # no permission, an I/O error, ...
+        raise InputError(
+            f"cannot read price file {os_error_text(exc, path)} (check data.path)"
+        ) from None
+
+
+def _read_price_file(
+    path: str | Path,
+    parquet: bool | None,
+    date_format: str | None,
+    columns: dict[str, str] | None,
+    sep: str | None,
+    decimal: str | None,
+    thousands: str | None,
+) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise InputError(f"price file not found: {path} (check data.path)")
@@ -749,6 +780,7 @@ def clean_prices(
     end: str | None = None,
     max_gap: int = 5,
     missing: str = "drop_assets",
+    defer_missing: bool = False,
 ) -> PriceData:
     """Validate and clean a raw wide price table, recording each step.
 
@@ -784,6 +816,10 @@ def clean_prices(
         Longest interior run of missing rows that is forward-filled (0 disables filling).
     missing : {"drop_assets", "keep"}
         What to do with assets that are still incomplete after filling.
+    defer_missing : bool
+        Step 6 keeps incomplete assets for now (only those with no price at all go) and
+        ``report["missing_deferred"]`` is True: :func:`restrict_to_span` judges them later, on
+        the rows a command actually uses. ``report["missing"]`` is still ``missing``.
 
     Returns
     -------
@@ -812,11 +848,12 @@ def clean_prices(
     isnan = np.isnan(values)  # 4.
     empty_rows = isnan.all(axis=1)
     values, isnan, index = values[~empty_rows], isnan[~empty_rows], frame.index[~empty_rows]
+    isnan_before_fill = isnan
     values, filled = _fill_interior_gaps(values, isnan, max_gap)  # 5.
     isnan = np.isnan(values) if filled.any() else isnan
     n_rows = len(index)
-    keep, dropped = _incomplete_assets(isnan, frame.columns, missing)  # 6.
-    values, columns, filled = values[:, keep], frame.columns[keep], filled[keep]
+    keep, dropped = _incomplete_assets(isnan, frame.columns, "keep" if defer_missing else missing)
+    values, columns, filled = values[:, keep], frame.columns[keep], filled[keep]  # 6.
     n_missing = isnan[:, keep].sum(axis=0)
     _require_enough(values.shape[1], n_rows, len(dropped), assets_raw, missing, label)  # 8.
     prices = pd.DataFrame(values, index=pd.DatetimeIndex(index, name="date"), columns=columns)
@@ -840,7 +877,13 @@ def clean_prices(
         "missing": missing,
         "max_gap": max_gap,
     }
-    return PriceData(prices=prices, report=report)
+    if defer_missing:
+        report["missing_deferred"] = True
+    mask = None
+    if filled.any():
+        filled_at = _fill_mask(isnan_before_fill, max_gap)[:, keep]
+        mask = pd.DataFrame(filled_at, index=prices.index, columns=columns)
+    return PriceData(prices=prices, report=report, filled=mask)
 
 
 def _check_cleaning_options(raw: Any, max_gap: Any, missing: str) -> int:
@@ -991,6 +1034,142 @@ def _require_enough(
         )
 
 
+def restrict_to_span(
+    data: PriceData,
+    start: Any = None,
+    end: Any = None,
+) -> PriceData:
+    """The prices a command uses: rows ``start..end`` (inclusive; None: open), with the
+    completeness of every asset judged on those rows only.
+
+    Step 6 of :func:`clean_prices` (``report["missing"]``) is re-run on the rows kept: with
+    ``drop_assets`` an asset is dropped only for a gap inside the span (a gap years before a
+    run's lookback no longer costs it), with ``keep`` only for having no price in it. Step 8
+    (at least 2 assets and 2 dates) is checked again. Load with ``defer_missing=True`` so that
+    :func:`clean_prices` has not dropped the incomplete assets already.
+
+    Returns
+    -------
+    PriceData
+        The rows and assets kept. ``report``: ``rows``, ``start``, ``end``, ``assets``,
+        ``filled_cells``, ``missing_cells`` and ``large_moves`` describe the span;
+        ``dropped_assets`` adds the assets dropped here (the reason names the span);
+        ``loaded`` (``rows``, ``start``, ``end``, ``assets``) is the table before the cut
+        when rows were cut; ``missing_deferred`` is removed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame = pd.DataFrame({"A": [1.0, np.nan, np.nan, 1.1, 1.2, 1.3],
+    ...                       "B": [2.0, 2.1, 2.2, 2.3, 2.4, 2.5],
+    ...                       "C": [3.0, 3.1, 3.2, 3.3, 3.4, 3.5]},
+    ...                      index=pd.date_range("2021-01-04", periods=6))
+    >>> data = clean_prices(frame, max_gap=0, defer_missing=True)
+    >>> restrict_to_span(data, "2021-01-07").tickers
+    ['A', 'B', 'C']
+    >>> restrict_to_span(data).report["dropped_assets"]
+    {'A': '2 missing of 6'}
+    """
+    prices = data.prices
+    report = dict(data.report)
+    index = pd.DatetimeIndex(prices.index)
+    rows = np.ones(len(index), dtype=bool)
+    if start is not None:
+        rows &= index >= pd.Timestamp(start)
+    if end is not None:
+        rows &= index <= pd.Timestamp(end)
+    cut = not rows.all()
+    frame = prices.loc[rows] if cut else prices
+    label = Path(report["path"]).name if report.get("path") else "prices"
+    missing = report.get("missing", "drop_assets")
+    isnan = np.isnan(frame.to_numpy(dtype=np.float64))
+    keep, dropped = _incomplete_assets(isnan, frame.columns, missing)
+    if cut and len(frame):
+        span = f"the span used ({_iso(frame.index[0])} to {_iso(frame.index[-1])})"
+        dropped = {
+            t: f"no prices in {span}" if why.startswith("no prices") else f"{why} rows in {span}"
+            for t, why in dropped.items()
+        }
+    before = dict(report.get("dropped_assets") or {})
+    _require_enough(
+        int(keep.sum()),
+        len(frame),
+        len(before) + len(dropped),
+        int(report.get("assets_raw", prices.shape[1])),
+        missing,
+        label,
+    )
+    frame = frame.loc[:, keep] if not keep.all() else frame
+    check_finite_moments(frame, label)
+    if cut:
+        report["loaded"] = {k: report[k] for k in ("rows", "start", "end", "assets") if k in report}
+    filled = None
+    if data.filled is not None:
+        filled = data.filled.loc[frame.index, frame.columns]
+        filled = filled if filled.to_numpy().any() else None
+    n_filled = {} if filled is None else filled.sum(axis=0)
+    n_missing = np.isnan(frame.to_numpy(dtype=np.float64)).sum(axis=0)
+    report.update(
+        rows=int(len(frame)),
+        start=_iso(frame.index[0]),
+        end=_iso(frame.index[-1]),
+        assets=int(frame.shape[1]),
+        filled_cells={str(t): int(n) for t, n in dict(n_filled).items() if n},
+        dropped_assets={**before, **dropped},
+        missing_cells={str(frame.columns[j]): int(n_missing[j]) for j in np.flatnonzero(n_missing)},
+        large_moves=large_moves(frame) if cut or dropped else report.get("large_moves", []),
+    )
+    report.pop("missing_deferred", None)
+    return PriceData(prices=frame, report=report, filled=filled)
+
+
+def check_finite_moments(prices: pd.DataFrame, label: str = "prices") -> None:
+    """Refuse prices whose returns would make the moments overflow, naming the first ticker
+    and date: a one-day return ``r`` with ``4 n r^2`` beyond float64 (``n`` rows) can make a
+    covariance infinite (e.g. a price of 1e300 among prices near 100).
+
+    >>> frame = pd.DataFrame({"A": [100.0, 1e300, 100.0], "B": [1.0, 1.1, 1.2]},
+    ...                      index=pd.date_range("2021-01-04", periods=3))
+    >>> check_finite_moments(frame)
+    Traceback (most recent call last):
+    ...
+    qubo_portfolio.errors.InputError: the one-day return of A on 2021-01-05 is 1e+298 (price 100 to 1e+300): the covariance would overflow (check the prices of A around 2021-01-05 in prices, or leave A out with data.tickers)
+    """
+    values = prices.to_numpy(dtype=np.float64)
+    if len(values) < 2:
+        return
+    with np.errstate(all="ignore"):
+        rets = values[1:] / values[:-1] - 1.0
+        bad = ~np.isfinite(rets * rets * (4.0 * len(rets))) & ~np.isnan(rets)
+    if not bad.any():
+        return
+    i, j = np.argwhere(bad)[0]
+    ticker, date = prices.columns[j], _iso(prices.index[i + 1])
+    raise InputError(
+        f"the one-day return of {ticker} on {date} is {rets[i, j]:.3g} "
+        f"(price {values[i, j]:g} to {values[i + 1, j]:g}): the covariance would overflow "
+        f"(check the prices of {ticker} around {date} in {label}, or leave {ticker} out with "
+        "data.tickers)"
+    )
+
+
+def dropped_notes(report: dict[str, Any]) -> list[str]:
+    """One printable line per asset the cleaning dropped: the ticker, why, and the fix."""
+    notes = []
+    for ticker, why in (report.get("dropped_assets") or {}).items():
+        if why.startswith("no prices"):
+            fix = "check data.tickers, or move data.start/data.end to where it has prices"
+        elif report.get("missing") == "keep":
+            fix = "move data.start after its gap"
+        else:
+            fix = (
+                "set data.start after its gap, data.max_gap to fill it, or data.missing: keep "
+                "to keep it"
+            )
+        notes.append(f"note: asset {ticker} dropped: {why} ({fix})")
+    return notes
+
+
 def large_moves(prices: pd.DataFrame, threshold: float = LARGE_MOVE) -> list[dict[str, Any]]:
     """Step 7: one-day simple returns ``r_t = p_t / p_(t-1) - 1`` with ``|r| > threshold``,
     without filling (a NaN on either side gives no return): ``{"ticker", "date", "return"}``."""
@@ -1024,16 +1203,24 @@ def _fill_interior_gaps(
     n_rows, n_cols = values.shape
     if max_gap == 0 or not isnan.any():
         return values, np.zeros(n_cols, dtype=np.int64)
-    rows = np.arange(n_rows)[:, None]
-    prev = np.maximum.accumulate(np.where(isnan, -1, rows), axis=0)
-    nxt = np.minimum.accumulate(np.where(isnan, n_rows, rows)[::-1], axis=0)[::-1]
-    fill = isnan & (prev >= 0) & (nxt < n_rows) & (nxt - prev - 1 <= max_gap)
+    fill, prev = _fill_mask(isnan, max_gap, with_prev=True)
     if not fill.any():
         return values, np.zeros(n_cols, dtype=np.int64)
     out = values.copy()
     r, c = np.nonzero(fill)
     out[r, c] = values[prev[r, c], c]
     return out, fill.sum(axis=0)
+
+
+def _fill_mask(isnan: np.ndarray, max_gap: int, with_prev: bool = False) -> Any:
+    """The NaN cells :func:`_fill_interior_gaps` fills (and, ``with_prev``, the row of the
+    last observed price at or above each cell)."""
+    n_rows = isnan.shape[0]
+    rows = np.arange(n_rows)[:, None]
+    prev = np.maximum.accumulate(np.where(isnan, -1, rows), axis=0)
+    nxt = np.minimum.accumulate(np.where(isnan, n_rows, rows)[::-1], axis=0)[::-1]
+    fill = isnan & (prev >= 0) & (nxt < n_rows) & (nxt - prev - 1 <= max_gap)
+    return (fill, prev) if with_prev else fill
 
 
 def _numeric_values(frame: pd.DataFrame, label: str) -> np.ndarray:

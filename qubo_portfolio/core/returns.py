@@ -70,6 +70,33 @@ def lookback_start(
     return index[-1] - pd.Timedelta(days=lookback - 1)
 
 
+def price_span_start(
+    index: pd.DatetimeIndex, lookback: int | None, unit: WindowUnit = "trading_days"
+) -> pd.Timestamp | None:
+    """The first price date the returns of a lookback need (the close before its first return).
+
+    ``index`` holds the price dates; the returns are ``simple_returns`` of those prices and the
+    lookback is cut by :func:`apply_lookback`. None when every row is used (no lookback, or a
+    lookback as long as the data or longer: :func:`apply_lookback` then decides).
+
+    Examples
+    --------
+    >>> index = pd.date_range("2021-01-01", periods=10)
+    >>> price_span_start(index, 3).date()
+    datetime.date(2021, 1, 7)
+    >>> price_span_start(index, 4, "calendar_days").date()
+    datetime.date(2021, 1, 6)
+    """
+    if lookback is None or len(index) < 2:
+        return None
+    if unit == "trading_days":
+        row = len(index) - 1 - int(lookback)
+    else:
+        first = index[-1] - pd.Timedelta(days=int(lookback) - 1)
+        row = int(index[1:].searchsorted(first, side="left"))  # the first return's price row - 1
+    return index[row] if row > 0 else None
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """How to cut the returns into M averaging windows.

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..paths import check_creatable
+from ..paths import check_creatable, os_error_text
 
 __all__ = [
     "check_creatable",
     "check_out_dir",
     "default_out_dir",
+    "remove_stale_staging",
     "staged_output",
     "to_jsonable",
     "write_json",
@@ -55,32 +58,98 @@ def check_out_dir(out: Path, force: bool) -> None:
         )
 
 
+STALE_SECONDS = 6 * 3600
+"""A staging folder whose process is gone, or older than this, is left over from a killed run."""
+_STAGING = re.compile(r"^\..+\.(?:tmp|old)-(\d+)(?:-[A-Za-z0-9_]+)?$")
+
+
 @contextmanager
 def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success it becomes ``out`` (replacing it if ``force``).
 
-    On any exception the temporary folder is removed and ``out`` is left as it was.
+    The folder, ``.<name>.tmp-<pid>-XXXX`` beside ``out``, is removed on any exception and
+    ``out`` is left as it was; staging folders that a killed run left beside ``out`` are
+    removed first (:func:`remove_stale_staging`). An OS error (no space, no permission, a
+    read-only file system) becomes one :class:`InputError` naming the path and the cause.
     """
     out = Path(out)
     check_out_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); results are ordinary folders
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {os_error_text(exc)} (choose another --out)") from None
+    remove_stale_staging(out.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(
+            f"cannot write in {os_error_text(exc, out.parent)} (choose another --out)"
+        ) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); results are ordinary
         yield tmp
+        check_out_dir(out, force)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = exc.filename
+        if where is not None and str(where).startswith(str(tmp)):
+            where = str(out) + str(where)[len(str(tmp)) :]
+        raise InputError(
+            f"cannot write {os_error_text(exc, where if where is not None else out)} "
+            "(nothing was written; free some space or choose another --out)"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    check_out_dir(out, force)
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
+
+
+def remove_stale_staging(folder: Path, max_age: float = STALE_SECONDS) -> list[Path]:
+    """Remove the ``.<name>.tmp-<pid>-XXXX`` (and ``.<name>.old-<pid>``) folders in
+    ``folder`` whose process is no longer alive on this machine, or that are older than
+    ``max_age`` seconds (a pid may be reused). Returns what was removed; errors are ignored
+    (another run may be removing the same folder)."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _STAGING.match(entry.name)
+        if match is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(match.group(1))
+        try:
+            age = now - entry.stat().st_mtime
+        except OSError:
+            continue
+        if _alive(pid) and age < max_age:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or we cannot tell: keep it)
+    return True
 
 
 def to_jsonable(value: Any) -> Any:

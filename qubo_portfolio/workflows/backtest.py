@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..core.data import restrict_to_span
 from ..core.metrics import TRADING_DAYS, portfolio_measures
 from ..core.returns import apply_lookback, lookback_start, simple_returns, window_bounds
 from ..errors import InputError
@@ -765,6 +766,32 @@ def selector_spec(cfg: Config) -> SelectorSpec:
     return SelectorSpec.from_config(cfg).with_lookback(bt.lookback if calendar else None)
 
 
+def backtest_span(data: PriceData, bt: BacktestConfig) -> PriceData:
+    """The prices a backtest uses: from the close before its first rebalance date's lookback
+    to its last evaluated day, the assets judged complete on those rows only (a gap before
+    the first lookback, or after the end, no longer drops an asset). The schedule is the
+    same on the cut table (:func:`rebalance_rows` depends on the dates only)."""
+    index = pd.DatetimeIndex(data.prices.index)
+    rows, stop = rebalance_rows(
+        index,
+        lookback=bt.lookback,
+        rebalance=bt.rebalance,
+        unit=bt.unit,
+        start=bt.start,
+        end=bt.end,
+    )
+    if bt.unit == "trading_days":
+        begin = rows[0] - bt.lookback
+    else:
+        first_day = index[rows[0]] - pd.Timedelta(days=bt.lookback - 1)
+        begin = int(index.searchsorted(first_day, side="left")) - 1
+    return restrict_to_span(
+        data,
+        index[begin] if begin > 0 else None,
+        index[stop] if stop < len(index) - 1 else None,
+    )
+
+
 def backtest_config(
     cfg: Config,
     *,
@@ -780,7 +807,8 @@ def backtest_config(
     selector = selector_spec(cfg)  # and so does model.positions: long_short
     bt = cfg.backtest or BacktestConfig()
     clock = time.perf_counter()
-    data = data if data is not None else load_data(cfg.data)
+    data = data if data is not None else load_data(cfg.data, defer_missing=True)
+    data = backtest_span(data, bt)
     load_seconds = time.perf_counter() - clock
     result = run_backtest(
         data.prices,

@@ -38,7 +38,7 @@ from ..errors import InputError
 from ..solvers import get_solver, solve
 from ..solvers.certify import PROVEN_RTOL, certify, gap_of
 from .config import Config, load_config, validate_config
-from .settings import build_model, load_data
+from .settings import build_model, load_for_model
 
 HIT_TOLERANCE = 1e-9
 COLUMNS = [
@@ -398,6 +398,7 @@ class BenchInstance:
     penalty_scale: float
     exclusion: float | None
     exclusion_scale: float
+    data_report: dict = field(default_factory=dict, compare=False)
 
 
 def bench_instance(cfg: Config, name: str, penalty_scale: float | None = None) -> BenchInstance:
@@ -406,7 +407,8 @@ def bench_instance(cfg: Config, name: str, penalty_scale: float | None = None) -
     penalty = cfg.model.penalty
     value = penalty.value if penalty_scale is None else None
     scale = penalty.scale if penalty_scale is None else penalty_scale
-    qubo = build_model(simple_returns(load_data(cfg.data).prices), cfg.model)
+    data = load_for_model(cfg.data, cfg.model)
+    qubo = build_model(simple_returns(data.prices), cfg.model)
     description = (
         f"{name}: K={qubo.num_assets}, K'={qubo.k}, xi={qubo.xi:g}, M={qubo.num_windows} "
         f"windows of {cfg.model.windows.length} rows, "
@@ -419,5 +421,11 @@ def bench_instance(cfg: Config, name: str, penalty_scale: float | None = None) -
             else f"gamma = {penalty.exclusion_scale:g} gamma*"
         )
     return BenchInstance(
-        qubo, description, value, scale, penalty.exclusion_value, penalty.exclusion_scale
+        qubo,
+        description,
+        value,
+        scale,
+        penalty.exclusion_value,
+        penalty.exclusion_scale,
+        data.report,
     )

@@ -35,7 +35,7 @@ from ..core.decode import Selection, decode
 from ..core.returns import apply_lookback, simple_returns
 from ..errors import InputError
 from .config import Config
-from .settings import build_model, load_data, solve_configured
+from .settings import build_model, load_for_model, solve_configured
 
 MARKOWITZ = (
     "min_volatility",
@@ -120,7 +120,7 @@ def run_frontier(cfg: Config) -> FrontierResult:
         )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    data = load_data(cfg.data)
+    data = load_for_model(cfg.data, cfg.model)
     returns = in_sample(simple_returns(data.prices), cfg)
     fcfg = cfg.frontier
     rf = frontier_risk_free_rate(cfg)

@@ -20,7 +20,7 @@ from ..core.model import PortfolioQubo
 from ..core.returns import simple_returns
 from ..solvers.certify import certify
 from .config import Config
-from .settings import SelectorSpec, in_sample_returns, load_data
+from .settings import SelectorSpec, in_sample_returns, load_for_model
 
 
 @dataclass
@@ -44,7 +44,7 @@ def run_experiment(cfg: Config) -> RunResult:
     """Run one config: load, build, solve, decode, measure."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    data = load_data(cfg.data)
+    data = load_for_model(cfg.data, cfg.model)
     returns = simple_returns(data.prices)
     timings["load_seconds"] = time.perf_counter() - start
 

@@ -4,6 +4,8 @@ Every workflow (run, sweep, backtest, frontier, bench) and the scikit-learn esti
 through here, so a config key means the same thing everywhere:
 
 - :func:`load_data`: the ``data`` section -> :class:`~qubo_portfolio.core.data.PriceData`;
+  :func:`load_for_model`: the same, cut to the rows the ``model`` uses (its lookback), the
+  assets judged complete or not on those rows only;
 - :class:`SelectorSpec`: the ``model`` and ``solver`` sections as one small frozen value
   (``SelectorSpec.from_config(cfg)``); :meth:`SelectorSpec.build` makes the
   :class:`~qubo_portfolio.core.model.PortfolioQubo` of a returns table and
@@ -20,14 +22,15 @@ from typing import Any
 import dimod
 import pandas as pd
 
-from ..core.data import PriceData, load_prices
+from ..core.data import PriceData, load_prices, restrict_to_span
 from ..core.model import PortfolioQubo, Positions, ReturnTerm, build_qubo
-from ..core.returns import WindowSpec
+from ..core.returns import WindowSpec, price_span_start
 from .config import Config, DataConfig, ModelConfig, SolverConfig
 
 
-def load_data(cfg: DataConfig) -> PriceData:
-    """Prices as the ``data`` section says."""
+def load_data(cfg: DataConfig, *, defer_missing: bool = False) -> PriceData:
+    """Prices as the ``data`` section says (``defer_missing``: incomplete assets are kept
+    for :func:`~qubo_portfolio.core.data.restrict_to_span` to judge on the rows used)."""
     return load_prices(
         cfg.source,
         path=cfg.path,
@@ -37,8 +40,17 @@ def load_data(cfg: DataConfig) -> PriceData:
         max_gap=cfg.max_gap,
         missing=cfg.missing,
         synthetic=cfg.synthetic.model_dump() if cfg.synthetic is not None else None,
+        defer_missing=defer_missing,
         **cfg.read_options(),
     )
+
+
+def load_for_model(cfg: DataConfig, model: ModelConfig) -> PriceData:
+    """Prices for one model: the rows its lookback uses (from the close before its first
+    return; all rows without a lookback), the assets complete on them (``data.missing``)."""
+    data = load_data(cfg, defer_missing=True)
+    start = price_span_start(data.prices.index, model.lookback, model.windows.unit)
+    return restrict_to_span(data, start)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core.data import PriceData, dropped_notes, restrict_to_span
 from ...core.decode import NoFeasibleSample, decode
 from ...core.metrics import equal_weights, portfolio_measures
 from ...core.model import PortfolioQubo, WindowMoments
-from ...core.returns import simple_returns
+from ...core.returns import price_span_start, simple_returns
 from ...errors import InputError
 from ..config import ModelConfig, SolverConfig
 from ..executors import check_options, default_workers, run_tasks
@@ -89,8 +90,7 @@ def prepare_schemes(
     against its data here (``k`` in range, ...), before anything runs.
     """
 
-    returns_by_data: dict[str, pd.DataFrame] = {}
-    reports: dict[str, dict] = {}
+    loaded: dict[str, PriceData] = {}
     fingerprints: dict[str, str] = {}
     index_by_scheme: dict[str, int] = {}
     schemes: list[Scheme] = []
@@ -99,11 +99,9 @@ def prepare_schemes(
         cfg = point.config
         where = f"{plan.source}: sweep point {point.describe()}"
         data_key = _key(cfg.data.model_dump(mode="json"))
-        if data_key not in returns_by_data:
-            data = load_data(cfg.data)
-            returns_by_data[data_key] = simple_returns(data.prices)
-            reports[data_key] = data.report
-            fingerprints[data_key] = data_fingerprint(returns_by_data[data_key])
+        if data_key not in loaded:  # incomplete assets judged per scheme, on its lookback
+            loaded[data_key] = load_data(cfg.data, defer_missing=True)
+            fingerprints[data_key] = data_fingerprint(simple_returns(loaded[data_key].prices))
         scheme_key = _key(  # what the moments depend on: data, windows and estimators
             [
                 data_key,
@@ -115,15 +113,20 @@ def prepare_schemes(
             ]
         )
         if scheme_key not in index_by_scheme:
-            returns = returns_by_data[data_key]
+            data = loaded[data_key]
             try:
+                span = price_span_start(
+                    data.prices.index, cfg.model.lookback, cfg.model.windows.unit
+                )
+                data = restrict_to_span(data, span)
+                returns = simple_returns(data.prices)
                 qubo = build_model(returns, cfg.model)
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
             in_sample = in_sample_returns(returns, qubo)
             benchmark = portfolio_measures(in_sample, equal_weights(qubo.tickers), rf)
             index_by_scheme[scheme_key] = len(schemes)
-            schemes.append(Scheme(qubo.moments, in_sample, benchmark, reports[data_key]))
+            schemes.append(Scheme(qubo.moments, in_sample, benchmark, data.report))
         scheme = index_by_scheme[scheme_key]
         try:  # the model of this point on its data: k in range, a known return term
             PortfolioQubo(
@@ -252,6 +255,8 @@ def run_sweep(
             )
             for scheme in schemes:
                 log(f"data: {scheme.describe()}")
+            for note in dict.fromkeys(n for s in schemes for n in dropped_notes(s.data_report)):
+                log(note)
         tasks = [
             SweepTask(point_scheme[p], plan.points[p].config.model, plan.points[p].config.solver, s)
             for p, s in todo
