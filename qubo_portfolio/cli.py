@@ -269,7 +269,9 @@ def solvers() -> None:
             typer.echo(f"    {name}: {text}")
         if not spec.parameters:
             typer.echo("    (no solver.params)")
-    typer.echo("\nall solvers: solver.num_reads, solver.seed, solver.polish")
+    typer.echo(
+        "\nall solvers: solver.num_reads, solver.seed, solver.polish, solver.certify (certify_time_limit)"
+    )
 
 
 @app.command()
