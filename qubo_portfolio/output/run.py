@@ -47,6 +47,7 @@ def run_summary(result: RunResult) -> dict:
         "objective": best.objective,
         "feasible": best.feasible,
         "feasible_fraction": decoded.feasible_fraction,
+        "quality": result.quality,
         "polished": bool(info.get("polished")),
         "timings": result.timings,
         "metrics": result.metrics,
@@ -122,6 +123,29 @@ def _compile_note(info: dict) -> str:
     return ""
 
 
+def quality_lines(quality: dict | None) -> list[str]:
+    """``best found by n of N reads (d distinct selections)`` and, when enumerated, the gap to
+    the exact optimum."""
+    if not quality:
+        return []
+    distinct = quality["distinct_solutions"]
+    line = (
+        f"best found by {quality['reads_at_best']} of {quality['reads']} reads "
+        f"({distinct} distinct selection{'s' * (distinct != 1)}"
+    )
+    if quality.get("median_objective") is not None:
+        line += f", median objective {quality['median_objective']:.6e}"
+    line += ")"
+    lines = [line]
+    if quality.get("exact_objective") is not None:
+        gap = quality["gap"]
+        verdict = "the optimum" if gap == 0 else f"gap {gap:.3%}"
+        lines.append(
+            f"exact optimum {quality['exact_objective']:.6e} (all portfolios enumerated): {verdict}"
+        )
+    return lines
+
+
 def console_table(result: RunResult) -> str:
     """A plain-text report of one run for the terminal."""
     best, decoded = result.decoded.best, result.decoded
@@ -153,6 +177,7 @@ def console_table(result: RunResult) -> str:
         + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s"
         + _compile_note(info),
         f"objective {best.objective:.6e}  energy {best.energy:.6e}",
+        *quality_lines(result.quality),
         f"selected  {selected}",
         "",
         f"{'measure':<24}{'selection':>12}{'1/N all':>12}",
