@@ -145,6 +145,10 @@ def write_config(folder: Path, config: Any, command: str = "run") -> Path:
         "# The resolved config of this result (defaults filled in, paths absolute).\n"
         f"# Rerun: qubo-portfolio {command} {CONFIG_FILE} --out NEW_FOLDER\n"
     )
+    if command == "bench":
+        header += (
+            "# with the --solver, --reads, --repeats, --seed options of the command in bench.md\n"
+        )
     body = yaml.safe_dump(resolved_config(config), sort_keys=False, allow_unicode=True)
     write_text_atomic(path, header + body)
     return path

@@ -12,6 +12,7 @@ from ..classical.network import correlation_network
 from ..core.metrics import MEASURES
 from .files import write_json
 from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
+from .report_html import finish_folder
 
 if TYPE_CHECKING:
     from ..workflows.run import RunResult
@@ -101,6 +102,7 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
         path = plot_diversification(result, folder / "diversification.png", network)
         if path is not None:
             written.append(path)
+    written += finish_folder(folder, result.config, "run")  # config.yaml, environment, report
     return written
 
 
