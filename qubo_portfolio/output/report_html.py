@@ -107,7 +107,7 @@ th { background: var(--head); text-align: left; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 td.gap { text-align: center; color: var(--muted); }
-table.kv th { width: 15em; }
+table.kv th { white-space: nowrap; padding-right: 18px; }
 tr.best td { background: #eef7ee; }
 figure { margin: 16px 0 22px; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
@@ -521,6 +521,11 @@ def run_report(folder: Path) -> tuple[str, list[tuple[str, str, str]]]:
                 + (", polished" if s.get("polished") else ""),
             ),
             ("penalty lambda", "- (penalty-free solver)" if penalty is None else f"{penalty:.6g}"),
+            *(
+                [("exclusion gamma", f"{s['exclusion_penalty']:.6g}")]
+                if s.get("exclusion_penalty") is not None
+                else []
+            ),
             (
                 "time",
                 ", ".join(
@@ -537,7 +542,13 @@ def run_report(folder: Path) -> tuple[str, list[tuple[str, str, str]]]:
         f'<div class="answer">Selected <b>{esc(", ".join(tickers))}</b>: objective '
         f"x<sup>T</sup>A x = {esc(fmt(s.get('objective'), '.6e'))}, energy "
         f"{esc(fmt(s.get('energy'), '.6e'))}, "
-        f"{esc(fmt(s.get('feasible_fraction'), '.0%'))} of the reads feasible.</div>"
+        f"{esc(fmt(s.get('feasible_fraction'), '.0%'))} of the reads feasible"
+        + (
+            f" ({esc(fmt((s.get('raw') or {}).get('feasible_fraction'), '.0%'))} before polish)"
+            if s.get("raw")
+            else ""
+        )
+        + ".</div>"
     )
     if selection is not None:
         answer += "<h3>Selection</h3>" + frame_table(
@@ -660,9 +671,10 @@ def reads_table(samples: pd.DataFrame, top: int = 10) -> str:
         [str(t).replace(";", ", "), num(int(r.reads), "d"), num(r.objective, ".6e")]
         for t, r in groups.head(top).iterrows()
     ]
+    shown = f"the best {top} of them " if len(groups) > top else ""
     text = (
-        f"The {min(top, len(groups))} best of {len(groups)} distinct feasible selections among "
-        f"{len(samples)} reads (all reads in samples.csv)."
+        f"{len(groups)} distinct feasible selection{'s' * (len(groups) != 1)} among "
+        f"{len(samples)} reads, {shown}best first (every read is in samples.csv)."
     )
     return para(text) + table(
         ["selection", "reads", "objective"],
