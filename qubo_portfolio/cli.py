@@ -376,7 +376,7 @@ def bench(
         )
         command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
         with staged_output(out, force) as folder:
-            write_bench(result, folder, instance.description, command)
+            write_bench(result, folder, instance.description, command, config=cfg)
         typer.echo((out / "bench.md").read_text())
         typer.echo(f"wrote {out}/ (bench.csv, bench.md, bench_objectives.png)")
 
@@ -451,7 +451,7 @@ def sweep(
 ) -> None:
     """Sweep the config's grid x seeds: results.csv (resumable), plots and a summary table."""
     with user_errors(debug):
-        from .output.sweep import sweep_table, write_sweep_plots
+        from .output.sweep import sweep_table, write_sweep
         from .workflows.config import load_config
         from .workflows.sweep import plan_sweep, run_sweep
 
@@ -474,10 +474,31 @@ def sweep(
                 err=True,
             )
             raise typer.Exit(130) from None
-        plots = write_sweep_plots(result) if cfg.report.plots else []
+        plots = write_sweep(result, plots=cfg.report.plots)
         typer.echo(sweep_table(result))
         files = ", ".join(["results.csv", "sweep.json", *(p.name for p in plots)])
         typer.echo(f"\nwrote {out}/ ({files})")
+
+
+@app.command()
+def report(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="a result folder of run, sweep, backtest, frontier or bench",
+            show_default=False,
+            metavar="DIR",
+        ),
+    ],
+    debug: DebugOpt = False,
+) -> None:
+    """(Re)build DIR/report.html, one self-contained page, from the folder's files."""
+    with user_errors(debug):
+        from .output.report_html import detect_kind, write_report
+
+        kind = detect_kind(folder)
+        path = write_report(folder, kind)
+        typer.echo(f"wrote {path} ({kind} report, {path.stat().st_size / 1e3:.0f} kB)")
 
 
 def main() -> None:

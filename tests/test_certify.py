@@ -79,9 +79,10 @@ def test_a_run_with_certify_reports_the_block():
         "test",
     )
     result = run_experiment(cfg)
-    cert = result.certificate
+    cert = result.quality
     optimum, _ = brute_force(result.qubo)
-    assert cert["optimum"] == pytest.approx(optimum, rel=1e-12)
+    assert cert["exact_objective"] == pytest.approx(optimum, rel=1e-12)
+    assert cert["bound_method"] == "enumeration" and cert["bound_seconds"] >= 0
     assert cert["lower_bound"] <= optimum + 1e-12 * abs(optimum)
     assert cert["certified_gap"] == pytest.approx(
         gap_of(result.decoded.best.objective, optimum), rel=1e-6, abs=1e-12

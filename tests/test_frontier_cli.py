@@ -38,10 +38,13 @@ def sample_run(tmp_path_factory):
 def test_writes_every_file_and_prints_the_table(sample_run):
     out, result, _ = sample_run
     assert sorted(p.name for p in out.iterdir()) == [
+        "config.yaml",
+        "environment.json",
         "frontier.csv",
         "frontier.png",
         "portfolios.json",
         "random_portfolios.csv",
+        "report.html",
     ]
     assert (out / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for row in (*CLASSIC, "efficient_risk 0.22", "qubo xi=0 ", "qubo xi=5 "):

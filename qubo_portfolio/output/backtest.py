@@ -19,6 +19,7 @@ from ..solvers import get_solver
 from ..workflows.backtest import BacktestResult
 from .files import write_json
 from .plots.backtest import plot_equity
+from .report_html import finish_folder
 
 ROWS = (*MEASURES, "final_wealth", "cagr", "turnover", "total_costs")
 """The measures of every curve, in the order of the console table."""
@@ -60,6 +61,7 @@ def write_backtest(result: BacktestResult, folder: Path, plots: bool = True) -> 
     written.append(path)
     if plots:
         written.append(plot_equity(result, folder / "equity.png"))
+    written += finish_folder(folder, result.config, "backtest")  # config.yaml, environment, report
     return written
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..workflows.bench import BenchResult
 from .plots.bench import plot_bench_objectives
+from .report_html import finish_folder
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -46,8 +48,12 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, one core per solver"
 
 
-def write_bench(result: BenchResult, folder: Path, instance: str, command: str) -> list[Path]:
-    """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``."""
+def write_bench(
+    result: BenchResult, folder: Path, instance: str, command: str, config: Any = None
+) -> list[Path]:
+    """``bench.csv``, ``bench.md`` and ``bench_objectives.png`` into ``folder``, then
+    ``config.yaml`` (the instance's config, when given), ``environment.json`` and
+    ``report.html``."""
 
     paths = [folder / "bench.csv", folder / "bench.md", folder / "bench_objectives.png"]
     table = result.table.copy()
@@ -69,4 +75,4 @@ def write_bench(result: BenchResult, folder: Path, instance: str, command: str) 
     ]
     paths[1].write_text("\n".join(text) + "\n")
     plot_bench_objectives(result.objectives, result.best_known, paths[2], title=instance)
-    return paths
+    return paths + finish_folder(folder, config, "bench")

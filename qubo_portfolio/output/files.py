@@ -33,6 +33,7 @@ __all__ = [
     "staged_output",
     "to_jsonable",
     "write_json",
+    "write_text_atomic",
 ]
 
 
@@ -168,4 +169,22 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    """``payload`` as indented JSON (see :func:`to_jsonable`), written atomically."""
+    write_text_atomic(path, json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then ``os.replace`` it, so a
+    reader sees the old file or the new one, never half of it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private (0600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

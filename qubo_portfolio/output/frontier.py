@@ -15,6 +15,7 @@ from ..classical import frontier
 from ..workflows.frontier import FrontierResult
 from .files import write_json
 from .plots.frontier import plot_frontier
+from .report_html import finish_folder
 
 
 def frontier_summary(result: FrontierResult) -> dict[str, Any]:
@@ -81,6 +82,7 @@ def write_frontier(result: FrontierResult, folder: Path, plots: bool = True) -> 
     written.append(path)
     if plots:
         written.append(plot_frontier(result, folder / "frontier.png"))
+    written += finish_folder(folder, result.config, "frontier")  # config.yaml, environment, report
     return written
 
 

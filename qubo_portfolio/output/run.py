@@ -12,6 +12,7 @@ from ..classical.network import correlation_network
 from ..core.metrics import MEASURES
 from .files import write_json
 from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
+from .report_html import finish_folder
 
 if TYPE_CHECKING:
     from ..workflows.run import RunResult
@@ -47,6 +48,7 @@ def run_summary(result: RunResult) -> dict:
         "objective": best.objective,
         "feasible": best.feasible,
         "feasible_fraction": decoded.feasible_fraction,
+        "quality": result.quality,
         "polished": bool(info.get("polished")),
         "timings": result.timings,
         "metrics": result.metrics,
@@ -100,6 +102,7 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> list[Path]
         path = plot_diversification(result, folder / "diversification.png", network)
         if path is not None:
             written.append(path)
+    written += finish_folder(folder, result.config, "run")  # config.yaml, environment, report
     return written
 
 
@@ -120,6 +123,36 @@ def _compile_note(info: dict) -> str:
     if isinstance(compiled, int | float) and compiled > 0.5:
         return f" (incl. {compiled:.1f} s one-time kernel compilation)"
     return ""
+
+
+def quality_lines(quality: dict | None) -> list[str]:
+    """``best found by n of N reads (d distinct selections)``; when enumerated, the gap to the
+    exact optimum; with ``solver.certify``, ``within x% of optimal (certified: ...)``."""
+    if not quality:
+        return []
+    distinct = quality["distinct_solutions"]
+    line = (
+        f"best found by {quality['reads_at_best']} of {quality['reads']} reads "
+        f"({distinct} distinct selection{'s' * (distinct != 1)}"
+    )
+    if quality.get("median_objective") is not None:
+        line += f", median objective {quality['median_objective']:.6e}"
+    line += ")"
+    lines = [line]
+    if quality.get("exact_objective") is not None:
+        gap = quality["gap"]
+        verdict = "the optimum" if gap == 0 else f"gap {gap:.3%}"
+        lines.append(
+            f"exact optimum {quality['exact_objective']:.6e} (all portfolios enumerated): {verdict}"
+        )
+    if quality.get("lower_bound") is not None:
+        gap = quality["certified_gap"]
+        verdict = "proven optimal" if quality["proven_optimal"] else f"within {gap:.3%} of optimal"
+        lines.append(
+            f"{verdict} (certified: lower bound {quality['lower_bound']:.6e} by "
+            f"{quality['bound_method']} in {quality['bound_seconds']:.2f} s)"
+        )
+    return lines
 
 
 def console_table(result: RunResult) -> str:
@@ -153,6 +186,7 @@ def console_table(result: RunResult) -> str:
         + f"  solve {result.timings.get('solve_seconds', float('nan')):.2f} s"
         + _compile_note(info),
         f"objective {best.objective:.6e}  energy {best.energy:.6e}",
+        *quality_lines(result.quality),
         f"selected  {selected}",
         "",
         f"{'measure':<24}{'selection':>12}{'1/N all':>12}",

@@ -19,6 +19,7 @@ from ..workflows.sweep import (
     plural,
 )
 from .plots import sweep as plots
+from .report_html import finish_folder
 
 
 def penalty_key(keys: Sequence[str]) -> str | None:
@@ -142,6 +143,14 @@ def with_gaps(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         best = pd.Series(frame["objective"].min(), index=frame.index)
     frame["gap"] = (frame["objective"] - best) / best.abs()
     return frame
+
+
+def write_sweep(result: SweepResult, plots: bool = True) -> list[Path]:
+    """The files beside results.csv and sweep.json: the figures (:func:`write_sweep_plots`,
+    when ``plots``), then ``config.yaml``, ``environment.json`` and ``report.html``, each
+    written atomically (the sweep folder is written in place, to be resumable)."""
+    written = write_sweep_plots(result) if plots else []
+    return written + finish_folder(result.out, result.plan.config, "sweep")
 
 
 def write_sweep_plots(result: SweepResult) -> list[Path]:
