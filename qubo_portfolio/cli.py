@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from .errors import InputError
@@ -57,6 +56,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     typer.echo(f"warning: {text} ({category.__name__})", err=True)
 
 
+# typer's own exit and usage errors pass through; its click may be vendored (typer >= 0.2x
+# installs no click), so the usage-error base is found from typer itself, not imported
+_CLI_EXCEPTIONS = (
+    typer.Exit,
+    typer.Abort,
+    *[c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"],
+)
+
+
 @contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
     """Turn bad input and OS errors (no space, no permission, ...) into one stderr line and
@@ -80,7 +88,7 @@ def user_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing was written", err=True)
         raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort, click.ClickException):
+    except _CLI_EXCEPTIONS:
         raise
     except Exception as exc:  # a bug: one line, the traceback with --debug
         if debug:
