@@ -20,6 +20,12 @@ costs: ``equal_weight_all`` buys 1/N of every investable asset, each column name
 ``benchmarks`` (an index in the price table, never selected) is bought once and held, and
 ``random_subsets`` strategies each hold a fresh uniformly random K'-subset at every date.
 
+Classical ``baselines`` (:mod:`qubo_portfolio.classical.baselines`) are refitted on each
+date's lookback slice in the parent process and held the same way; ``weights`` weighs the
+picks (``equal``: exactly ``1/K'``); ``tune`` (:class:`TuneSpec`) chooses model settings at each
+date inside the decision task, from the slice only. :func:`curve_significance` adds bootstrap
+intervals, PSR, CEQ and the Ledoit-Wolf test against ``equal_weight_all`` for every curve.
+
 Measures (:data:`MEASURES` plus path figures) come from each curve's daily returns
 ``R_t = W_t / W_(t-1) - 1`` through skfolio's ``Portfolio``, exactly as in
 :mod:`qubo_portfolio.core.metrics`; ``turnover`` is the mean one-way turnover
