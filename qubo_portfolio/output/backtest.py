@@ -1,8 +1,9 @@
 """The ``backtest`` command's files and console report.
 
 :func:`write_backtest` writes ``equity.csv``, ``selections.csv``, ``rebalances.csv``,
-``random_subsets.csv`` (when there are random subsets), ``metrics.json`` and ``equity.png``;
-:func:`backtest_table` is the console report.
+``random_subsets.csv`` (when there are random subsets), ``tune_equity.csv`` (with
+``backtest.tune``), ``metrics.json`` and ``equity.png``; :func:`backtest_table` is the
+console report.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def backtest_summary(result: BacktestResult) -> dict[str, Any]:
             key: result.settings[key] for key in ("start", "end", "days", "rebalances", "unit")
         },
         "metrics": result.metrics,
+        "significance": result.significance,
+        "tune": result.tune or None,
         "random_subsets": result.random_summary,
         "settings": result.settings,
         "timings": result.timings,
@@ -55,6 +58,10 @@ def write_backtest(result: BacktestResult, folder: Path, plots: bool = True) -> 
     if len(result.random):
         path = folder / "random_subsets.csv"
         result.random.to_csv(path)
+        written.append(path)
+    if len(result.tune_equity.columns):
+        path = folder / "tune_equity.csv"
+        result.tune_equity.to_csv(path, date_format="%Y-%m-%d")
         written.append(path)
     path = folder / "metrics.json"
     write_json(path, backtest_summary(result))
@@ -113,16 +120,46 @@ def backtest_table(result: BacktestResult) -> str:
     curves = list(result.metrics)
     labels = {"strategy": "strategy", "equal_weight_all": "1/N all"}
     has_random = len(result.random) > 0
-    header = f"{'measure':<24}" + "".join(f"{labels.get(c, c):>12}" for c in curves)
+    sig = result.significance
+    extra = significance_rows(sig, curves) if sig else []
+    widths = [
+        max([12, len(labels.get(c, c)) + 2, *(len(values[i]) + 2 for _, values in extra)])
+        for i, c in enumerate(curves)
+    ]
+    header = f"{'measure':<24}" + "".join(
+        f"{labels.get(c, c):>{w}}" for c, w in zip(curves, widths, strict=True)
+    )
     if has_random:
         header += f"{'random p50':>12}"
     lines.append(header)
     for name in ROWS:
-        row = f"{name:<24}" + "".join(f"{result.metrics[c][name]:>12.4f}" for c in curves)
+        row = f"{name:<24}" + "".join(
+            f"{result.metrics[c][name]:>{w}.4f}" for c, w in zip(curves, widths, strict=True)
+        )
         if has_random:
             value = float(np.median(result.random[name])) if name in result.random else None
             row += f"{value:>12.4f}" if value is not None else f"{'-':>12}"
         lines.append(row)
+    for name, values in extra:
+        lines.append(
+            f"{name:<24}" + "".join(f"{v:>{w}}" for v, w in zip(values, widths, strict=True))
+        )
+    if sig:
+        block = sig["strategy"]["sharpe_ci"]["block_length"]
+        lines.append(
+            f"(95% stationary block bootstrap, {sig['strategy']['sharpe_ci']['n_boot']} "
+            f"resamples, mean block {block:.1f} days for the strategy; p vs 1/N: Ledoit-Wolf "
+            "HAC test of equal Sharpe ratios; ceq: gamma 1)"
+        )
+        dsr = sig["strategy"].get("deflated_sharpe")
+        if dsr is not None:
+            lines.append(
+                f"deflated Sharpe (strategy, {dsr['n_trials']} grid points tried): "
+                f"{dsr['deflated_sharpe']:.3f} (expected max Sharpe of the trials "
+                f"{dsr['expected_max_sharpe']:.2f})"
+            )
+    if result.tune:
+        lines.append(tune_line(result))
     summary = result.random_summary
     if has_random:
         pct = summary["strategy_percentile"]
@@ -135,3 +172,34 @@ def backtest_table(result: BacktestResult) -> str:
             f"Sharpe {sh['p05']:.2f}..{sh['p95']:.2f}",
         ]
     return "\n".join(lines)
+
+
+def significance_rows(sig: dict[str, Any], curves: list[str]) -> list[tuple[str, list[str]]]:
+    """The console rows of the intervals, PSR, CEQ and the test against 1/N."""
+
+    def ci(value: dict[str, Any], fmt: str) -> str:
+        return f"{value['estimate']:{fmt}} [{value['lower']:{fmt}}, {value['upper']:{fmt}}]"
+
+    def get(c: str, fn: Any) -> str:
+        return fn(sig[c]) if c in sig else "-"
+
+    return [
+        ("sharpe [95% CI]", [get(c, lambda v: ci(v["sharpe_ci"], ".2f")) for c in curves]),
+        ("mean [95% CI]", [get(c, lambda v: ci(v["annualized_mean_ci"], ".2f")) for c in curves]),
+        ("psr (SR > 0)", [get(c, lambda v: f"{v['psr']:.3f}") for c in curves]),
+        ("ceq (gamma 1)", [get(c, lambda v: f"{v['ceq']:.4f}") for c in curves]),
+        (
+            "p (Sharpe = 1/N)",
+            [get(c, lambda v: f"{v['vs_equal_weight_all']['p_value']:.3f}") for c in curves],
+        ),
+    ]
+
+
+def tune_line(result: BacktestResult) -> str:
+    """How often each grid point was chosen."""
+    t = result.tune
+    chosen = ", ".join(f"{g['label']} {g['times_chosen']}x" for g in t["grid"])
+    return (
+        f"tuned {', '.join(t['keys'])} by {t['metric']} over the last {t['validation']} rows "
+        f"of each lookback: {chosen}"
+    )

@@ -20,6 +20,12 @@ costs: ``equal_weight_all`` buys 1/N of every investable asset, each column name
 ``benchmarks`` (an index in the price table, never selected) is bought once and held, and
 ``random_subsets`` strategies each hold a fresh uniformly random K'-subset at every date.
 
+Classical ``baselines`` (:mod:`qubo_portfolio.classical.baselines`) are refitted on each
+date's lookback slice in the parent process and held the same way; ``weights`` weighs the
+picks (``equal``: exactly ``1/K'``); ``tune`` (:class:`TuneSpec`) chooses model settings at each
+date inside the decision task, from the slice only. :func:`curve_significance` adds bootstrap
+intervals, PSR, CEQ and the Ledoit-Wolf test against ``equal_weight_all`` for every curve.
+
 Measures (:data:`MEASURES` plus path figures) come from each curve's daily returns
 ``R_t = W_t / W_(t-1) - 1`` through skfolio's ``Portfolio``, exactly as in
 :mod:`qubo_portfolio.core.metrics`; ``turnover`` is the mean one-way turnover
@@ -31,20 +37,32 @@ slice it needs through :func:`qubo_portfolio.workflows.executors.run_tasks`.
 
 from __future__ import annotations
 
+import copy
+import itertools
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ..classical.baselines import BASELINES, PICK_WEIGHTS, baseline_weights, weigh_picks
 from ..core.data import restrict_to_span
 from ..core.metrics import TRADING_DAYS, portfolio_measures
 from ..core.returns import apply_lookback, lookback_start, simple_returns, window_bounds
+from ..core.significance import (
+    annualized_mean_ci,
+    certainty_equivalent,
+    deflated_sharpe,
+    psr,
+    sharpe_ci,
+    sharpe_difference_test,
+)
 from ..errors import InputError
 from ..solvers import get_solver
-from .config import BacktestConfig
+from .config import BacktestConfig, set_dotted, validate_config
 from .executors import run_tasks
 from .selector import select_assets
 from .settings import SelectorSpec, load_data
@@ -240,14 +258,89 @@ def _lookback_hint(exc: InputError, selector: SelectorSpec) -> str:
     return str(exc).replace("model.lookback", "backtest.lookback")
 
 
-def _decide(task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec) -> dict[str, Any]:
-    """One rebalance date (runs in a worker): the selection and what it cost."""
-    date, window = task
-    start = time.perf_counter()
-    try:
-        choice = select_assets(window, spec)
-    except InputError as exc:
-        raise InputError(f"rebalance {date.date()}: {exc}") from exc
+TUNE_METRICS = ("sharpe", "sortino", "annualized_mean", "volatility")
+TUNE_KEYS = (
+    "model.k",
+    "model.xi",
+    "model.return_term",
+    "model.covariance",
+    "model.expected_returns",
+    "model.windows.length",
+    "model.windows.step",
+    "model.windows.count",
+    "model.penalty.scale",
+    "model.penalty.value",
+)
+"""Keys ``backtest.tune.grid`` may vary (and ``model.estimator_params.<estimator>.<name>``)."""
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """Model settings chosen at every rebalance date (``backtest.tune``), shipped to workers.
+
+    At a date whose lookback slice is ``S`` (rows up to the date), every grid point ``g``
+    (``specs[g]``, the values ``points[g]`` of ``keys``) is
+
+    1. decided at the start of the validation span: selected from ``S`` without its last
+       ``validation`` rows, its picks weighted by ``weights`` on those rows;
+    2. bought and held over the last ``validation`` rows of ``S`` (no costs: every grid point
+       trades once from cash), and scored by ``metric`` on those daily returns
+       (``volatility``: lowest best; the others: highest best; an undefined score is worst;
+       ties go to the first grid point);
+
+    and the decision at the date is the best grid point's selection from the whole ``S``.
+    Every grid point is also selected from the whole ``S``, so that each one's fixed-setting
+    strategy can be simulated next to the tuned one (the trials of the deflated Sharpe ratio).
+    Nothing after the date is used.
+    """
+
+    keys: tuple[str, ...]
+    points: tuple[tuple[Any, ...], ...]
+    specs: tuple[SelectorSpec, ...]
+    metric: str = "sharpe"
+    validation: int = 63
+    weights: str = "equal"
+    risk_free_rate: float = 0.0
+
+    def labels(self) -> list[str]:
+        """``model.xi=0.5,model.k=5`` per grid point."""
+        return [
+            ",".join(f"{k}={v}" for k, v in zip(self.keys, values, strict=True))
+            for values in self.points
+        ]
+
+
+def hold_returns(returns: pd.DataFrame, weights: pd.Series) -> np.ndarray:
+    """Daily returns of buying ``weights`` at the close before ``returns``' first row and
+    holding the shares (the weights drift): ``W_t = sum_i w_i prod_(s<=t) (1 + r_s,i)``."""
+    growth = np.cumprod(1.0 + returns.loc[:, weights.index].to_numpy(dtype=np.float64), axis=0)
+    wealth = np.concatenate([[1.0], growth @ weights.to_numpy(dtype=np.float64)])
+    return wealth[1:] / wealth[:-1] - 1
+
+
+def score(daily: np.ndarray, metric: str, risk_free_rate: float = 0.0) -> float:
+    """``metric`` of daily returns with the definitions of :func:`random_measures`; larger is
+    better (``volatility`` is returned negated); NaN when undefined."""
+    n = len(daily)
+    mean = TRADING_DAYS * daily.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "annualized_mean":
+            value = mean
+        elif metric == "volatility":
+            value = -math.sqrt(TRADING_DAYS) * daily.std(ddof=1)
+        elif metric == "sharpe":
+            value = (mean - risk_free_rate) / (math.sqrt(TRADING_DAYS) * daily.std(ddof=1))
+        elif metric == "sortino":
+            down = np.minimum(daily - risk_free_rate / TRADING_DAYS, 0.0)
+            semi = math.sqrt(TRADING_DAYS) * math.sqrt((down**2).sum() / (n - 1))
+            value = (mean - risk_free_rate) / semi if semi > 0 else float("nan")
+        else:
+            raise InputError(f"backtest.tune.metric {metric!r} is unknown")
+    value = float(value)
+    return value if math.isfinite(value) else float("nan")
+
+
+def _record(choice: Any, start: float) -> dict[str, Any]:
     best, info = choice.decoded.best, choice.sampleset.info
     return {
         "tickers": best.tickers,
@@ -259,6 +352,43 @@ def _decide(task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec) -> dict
         "solve_seconds": info["timing"]["solve_seconds"],
         "seconds": time.perf_counter() - start,
     }
+
+
+def _decide(
+    task: tuple[pd.Timestamp, pd.DataFrame], spec: SelectorSpec | TuneSpec
+) -> dict[str, Any]:
+    """One rebalance date (runs in a worker): the selection and what it cost; with a
+    :class:`TuneSpec`, the grid point chosen on the validation span first."""
+    date, window = task
+    start = time.perf_counter()
+    try:
+        if isinstance(spec, TuneSpec):
+            return _decide_tuned(window, spec, start)
+        return _record(select_assets(window, spec), start)
+    except InputError as exc:
+        raise InputError(f"rebalance {date.date()}: {exc}") from exc
+
+
+def _decide_tuned(window: pd.DataFrame, tune: TuneSpec, start: float) -> dict[str, Any]:
+    inner, validation = window.iloc[: -tune.validation], window.iloc[-tune.validation :]
+    scores, outer, solve = [], [], 0.0
+    for spec in tune.specs:
+        trial = select_assets(inner, spec)
+        weights = weigh_picks(tune.weights, inner, trial.tickers)
+        scores.append(score(hold_returns(validation, weights), tune.metric, tune.risk_free_rate))
+        choice = select_assets(window, spec)
+        outer.append(choice)
+        solve += trial.sampleset.info["timing"]["solve_seconds"]
+        solve += choice.sampleset.info["timing"]["solve_seconds"]
+    ranked = np.where(np.isnan(scores), -np.inf, scores)
+    best = int(np.argmax(ranked))  # the first of equal scores
+    record = _record(outer[best], start)
+    record["solve_seconds"] = solve
+    record["tuned"] = dict(zip(tune.keys, tune.points[best], strict=True))
+    record["tune_index"] = best
+    record["tune_scores"] = scores
+    record["grid_tickers"] = [c.tickers for c in outer]
+    return record
 
 
 # --------------------------------------------------------------------------- the backtest
@@ -279,7 +409,8 @@ class BacktestResult:
     rebalances : DataFrame
         One row per rebalance date: universe size, solver figures, turnover, costs.
     metrics : dict
-        ``{curve: {measure: value}}`` for the strategy, ``equal_weight_all`` and each benchmark.
+        ``{curve: {measure: value}}`` for the strategy, ``equal_weight_all``, each benchmark
+        and each baseline.
     random : DataFrame
         One row per random-subset strategy: its measures (empty without random subsets).
     random_summary : dict
@@ -288,6 +419,14 @@ class BacktestResult:
     settings : dict
         The schedule and model settings used.
     timings : dict
+    significance : dict
+        ``{curve: {sharpe_ci, annualized_mean_ci, psr, ceq, vs_equal_weight_all}}`` (see
+        :func:`curve_significance`); with tuning the strategy also has ``deflated_sharpe``.
+    tune : dict
+        With ``tune``: the keys, metric, validation rows and, per grid point, its values, how
+        often it was chosen and the measures of its fixed-setting strategy.
+    tune_equity : DataFrame
+        With ``tune``: the wealth of each grid point's fixed-setting strategy.
     """
 
     equity: pd.DataFrame
@@ -300,6 +439,9 @@ class BacktestResult:
     timings: dict[str, float] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] | None = None
+    significance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tune: dict[str, Any] = field(default_factory=dict)
+    tune_equity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run_backtest(
@@ -320,6 +462,10 @@ def run_backtest(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    baselines: Sequence[str] = (),
+    weights: str = "equal",
+    tune: TuneSpec | None = None,
+    n_boot: int = 2000,
 ) -> BacktestResult:
     """Walk forward over ``prices``: select, buy, hold; score against the benchmarks.
 
@@ -344,7 +490,24 @@ def run_backtest(
         See :func:`qubo_portfolio.workflows.executors.run_tasks`.
     progress : callable, optional
         ``progress(done, total)`` after each rebalance date is solved.
+    baselines : sequence of str
+        Classical allocations (:data:`~qubo_portfolio.classical.baselines.BASELINES`) refitted
+        on each date's lookback slice and held like the strategy.
+    weights : {"equal", "min_volatility", "inverse_volatility"}
+        How the K' picks are weighted (fitted on the picks' columns of the lookback slice).
+    tune : TuneSpec, optional
+        Model settings chosen at every date (see :class:`TuneSpec`); ``selector`` is then
+        only the base (schedule checks, random subsets' K').
+    n_boot : int
+        Bootstrap resamples of the confidence intervals (seeded by ``seed``).
     """
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise InputError(
+            f"backtest.baselines: {', '.join(unknown)} is unknown (use {', '.join(BASELINES)})"
+        )
+    if weights not in PICK_WEIGHTS:
+        raise InputError(f"backtest.weights {weights!r} is unknown (use {', '.join(PICK_WEIGHTS)})")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     plan = prepare_schedule(
@@ -357,14 +520,27 @@ def run_backtest(
         end=end,
         benchmarks=benchmarks,
     )
+    if tune is not None:
+        tune = replace(tune, weights=weights, risk_free_rate=risk_free_rate)
+        check_tune(plan, tune)
     timings["prepare_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    decisions = decide_all(plan, selector, executor, workers, scheduler, progress)
+    decisions = decide_all(plan, tune or selector, executor, workers, scheduler, progress)
     timings["select_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    sims = simulate_curves(plan, decisions, costs_bps)
+    held = pick_weights(plan, decisions, weights)
+    timings["weights_seconds"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    fitted, fallbacks = fit_baselines(plan, baselines, risk_free_rate)
+    timings["baselines_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    sims = simulate_curves(plan, decisions, costs_bps, held)
+    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
+    for name, per_date in fitted.items():
+        sims[name] = simulate(valued, plan.rows, plan.stop, _dense(plan, per_date), costs_bps)
     equity = pd.DataFrame(
         {name: sim.wealth[:, 0] for name, sim in sims.items()}, index=plan.eval_index
     )
@@ -372,6 +548,12 @@ def run_backtest(
     metrics = {
         name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
     }
+    tune_summary: dict[str, Any] = {}
+    tune_equity = pd.DataFrame()
+    if tune is not None:
+        tune_equity, tune_summary = tune_curves(
+            plan, tune, decisions, weights, costs_bps, risk_free_rate
+        )
     random_table = pd.DataFrame()
     random_summary: dict[str, Any] = {"count": 0}
     if random_subsets > 0:
@@ -383,7 +565,29 @@ def run_backtest(
         random_summary = summarize_random(random_table, metrics["strategy"], seed)
     timings["simulate_seconds"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
+    significance = {
+        name: curve_significance(
+            equity[name], equity["equal_weight_all"], risk_free_rate, seed, n_boot
+        )
+        for name in sims
+    }
+    if tune is not None and len(tune.specs) > 1:
+        trials = [g["metrics"]["sharpe"] for g in tune_summary["grid"]]
+        daily = equity["strategy"].pct_change().iloc[1:]
+        significance["strategy"]["deflated_sharpe"] = deflated_sharpe(
+            daily, n_trials=len(trials), trials_sharpes=trials, risk_free_rate=risk_free_rate
+        )
+    for entry in tune_summary.get("grid", []):
+        entry["significance"] = curve_significance(
+            tune_equity[entry["label"]], equity["equal_weight_all"], risk_free_rate, seed, n_boot
+        )
+    timings["significance_seconds"] = time.perf_counter() - clock
+
     rebalances = rebalance_table(plan, decisions, sims["strategy"], equity["strategy"])
+    if tune is not None:
+        for i, key in enumerate(tune.keys):
+            rebalances.insert(3 + i, key, [d["tuned"][key] for d in decisions])
     timings["solve_seconds_total"] = float(rebalances["solve_seconds"].sum())
     settings = {
         "lookback": lookback,
@@ -400,18 +604,34 @@ def run_backtest(
         "risk_free_rate": risk_free_rate,
         "assets": plan.num_assets,
         **selector_settings(selector),
+        "weights": weights,
+        "baselines": list(baselines),
+        "baseline_fallbacks": fallbacks,
+        "tune": tune_settings(tune),
+        "significance": {
+            "level": 0.95,
+            "n_boot": n_boot,
+            "seed": seed,
+            "bootstrap": "stationary block bootstrap (Politis & Romano 1994), percentile "
+            "intervals, mean block length by Politis & White (2004) per curve",
+            "ceq_gamma": 1.0,
+            "reference": "equal_weight_all",
+        },
         "executor": executor,
         "workers": workers,
     }
     return BacktestResult(
         equity=equity,
-        selections=selection_table(plan, decisions),
+        selections=selection_table(plan, decisions, held),
         rebalances=rebalances,
         metrics=metrics,
         random=random_table,
         random_summary=random_summary,
         settings=settings,
         timings=timings,
+        significance=significance,
+        tune=tune_summary,
+        tune_equity=tune_equity,
     )
 
 
@@ -486,27 +706,52 @@ def prepare_schedule(
     returns = simple_returns(assets)
     tasks = []
     for date in dates:
-        try:  # the slice, and the model's windows inside it
-            window = lookback_slice(returns, date, lookback, unit)
-            used = apply_lookback(window, selector.lookback, selector.windows.unit)
-            origin = lookback_start(
-                pd.DatetimeIndex(window.index), selector.lookback, selector.windows.unit
-            )
-            window_bounds(pd.DatetimeIndex(used.index), selector.windows, origin=origin)
-        except InputError as exc:
-            raise InputError(f"rebalance {date.date()}: {_lookback_hint(exc, selector)}") from None
-        if window.shape[1] <= selector.k:
-            raise InputError(
-                f"rebalance {date.date()}: only {window.shape[1]} assets have complete returns "
-                f"over the lookback, need more than k = {selector.k} (lower model.k)"
-            )
+        window = lookback_slice(returns, date, lookback, unit)
+        check_windows(window, selector, date)
         tasks.append((date, window))
     return Schedule(assets, bench_prices, index, rows, stop, dates, tasks)
 
 
+def check_windows(window: pd.DataFrame, selector: SelectorSpec, date: pd.Timestamp) -> None:
+    """Raise :class:`InputError` unless ``selector``'s windows fit in ``window`` and more
+    than K' assets are candidates."""
+    try:  # the model's windows inside the slice
+        used = apply_lookback(window, selector.lookback, selector.windows.unit)
+        origin = lookback_start(
+            pd.DatetimeIndex(window.index), selector.lookback, selector.windows.unit
+        )
+        window_bounds(pd.DatetimeIndex(used.index), selector.windows, origin=origin)
+    except InputError as exc:
+        raise InputError(f"rebalance {date.date()}: {_lookback_hint(exc, selector)}") from None
+    if window.shape[1] <= selector.k:
+        raise InputError(
+            f"rebalance {date.date()}: only {window.shape[1]} assets have complete returns "
+            f"over the lookback, need more than k = {selector.k} (lower model.k)"
+        )
+
+
+def check_tune(plan: Schedule, tune: TuneSpec) -> None:
+    """Every grid point's windows fit in every date's slice without its validation rows."""
+    for date, window in plan.tasks:
+        if len(window) <= tune.validation + 1:
+            raise InputError(
+                f"rebalance {date.date()}: backtest.tune.validation = {tune.validation} leaves "
+                f"no rows of the {len(window)}-row lookback to decide on (lower it)"
+            )
+        inner = window.iloc[: -tune.validation]
+        for label, spec in zip(tune.labels(), tune.specs, strict=True):
+            try:
+                check_windows(inner, spec, date)
+            except InputError as exc:
+                raise InputError(
+                    f"backtest.tune ({label}, on the lookback without its last "
+                    f"{tune.validation} validation rows): {exc}"
+                ) from None
+
+
 def decide_all(
     plan: Schedule,
-    selector: SelectorSpec,
+    selector: SelectorSpec | TuneSpec,
     executor: str = "local",
     workers: int | None = None,
     scheduler: str | None = None,
@@ -532,21 +777,71 @@ def decide_all(
     return decisions  # type: ignore[return-value]
 
 
+def pick_weights(
+    plan: Schedule, decisions: Sequence[dict[str, Any]], rule: str = "equal"
+) -> list[pd.Series]:
+    """The weights of each decision's picks (``backtest.weights``), fitted on that date's
+    lookback slice only (:func:`~qubo_portfolio.classical.baselines.weigh_picks`)."""
+    return [
+        weigh_picks(rule, window, d["tickers"])
+        for (_, window), d in zip(plan.tasks, decisions, strict=True)
+    ]
+
+
+def fit_baselines(
+    plan: Schedule, names: Sequence[str], risk_free_rate: float = 0.0
+) -> tuple[dict[str, list[pd.Series]], dict[str, list[str]]]:
+    """Each baseline's weights at each date, fitted on that date's lookback slice only, and
+    the dates where one fell back (``max_sharpe`` without an asset above the risk-free rate)."""
+    fitted: dict[str, list[pd.Series]] = {}
+    fallbacks: dict[str, list[str]] = {}
+    for name in names:
+        fitted[name] = []
+        for date, window in plan.tasks:
+            try:
+                w, note = baseline_weights(name, window, risk_free_rate)
+            except InputError as exc:
+                raise InputError(f"rebalance {date.date()}: baseline {name}: {exc}") from None
+            if note is not None:
+                fallbacks.setdefault(name, []).append(date.date().isoformat())
+            fitted[name].append(w)
+    return fitted, fallbacks
+
+
+def _dense(plan: Schedule, per_date: Sequence[pd.Series]) -> Callable[[int], np.ndarray]:
+    """``weights(j)``: date j's weights (a Series over tickers) as a vector of every asset."""
+    columns = plan.columns
+
+    def weights(j: int) -> np.ndarray:
+        w = np.zeros(plan.num_assets)
+        series = per_date[j]
+        w[[columns[str(t)] for t in series.index]] = series.to_numpy(dtype=np.float64)
+        return w
+
+    return weights
+
+
 def simulate_curves(
-    plan: Schedule, decisions: Sequence[dict[str, Any]], costs_bps: float
+    plan: Schedule,
+    decisions: Sequence[dict[str, Any]],
+    costs_bps: float,
+    held: Sequence[pd.Series] | None = None,
 ) -> dict[str, Simulation]:
-    """Buy-and-hold between rebalances for the strategy, 1/N of each date's universe and every
-    benchmark column, all with the same costs."""
+    """Buy-and-hold between rebalances for the strategy (equal weights on its picks, or
+    ``held``: each date's weights), 1/N of each date's universe and every benchmark column,
+    all with the same costs."""
     valued = plan.assets.ffill().to_numpy(dtype=np.float64)
     columns = plan.columns
     universes = plan.universes()
     n_assets = plan.num_assets
 
-    def chosen(j: int) -> np.ndarray:
+    def equal(j: int) -> np.ndarray:
         w = np.zeros(n_assets)
         picks = [columns[t] for t in decisions[j]["tickers"]]
         w[picks] = 1.0 / len(picks)
         return w
+
+    chosen = equal if held is None else _dense(plan, held)
 
     def everything(j: int) -> np.ndarray:
         w = np.zeros(n_assets)
@@ -587,16 +882,82 @@ def random_strategies(
     return table, bands
 
 
-def selection_table(plan: Schedule, decisions: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """``date, ticker, weight``: every pick of every decision."""
+def selection_table(
+    plan: Schedule, decisions: Sequence[dict[str, Any]], held: Sequence[pd.Series] | None = None
+) -> pd.DataFrame:
+    """``date, ticker, weight``: every pick of every decision (equal weights, or ``held``)."""
+    if held is None:
+        held = [pd.Series(1.0 / len(d["tickers"]), index=d["tickers"]) for d in decisions]
     return pd.DataFrame(
         [
-            {"date": date.date().isoformat(), "ticker": t, "weight": 1.0 / len(d["tickers"])}
-            for date, d in zip(plan.dates, decisions, strict=True)
+            {"date": date.date().isoformat(), "ticker": t, "weight": float(w[t])}
+            for date, d, w in zip(plan.dates, decisions, held, strict=True)
             for t in d["tickers"]
         ],
         columns=["date", "ticker", "weight"],
     )
+
+
+def tune_curves(
+    plan: Schedule,
+    tune: TuneSpec,
+    decisions: Sequence[dict[str, Any]],
+    rule: str,
+    costs_bps: float,
+    risk_free_rate: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each grid point's fixed-setting strategy (its own selection at every date, weighted by
+    ``rule``, same costs): the wealth per grid point and the ``tune`` summary."""
+    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
+    labels = tune.labels()
+    wealth, grid = {}, []
+    chosen = [d["tune_index"] for d in decisions]
+    for g, (label, values) in enumerate(zip(labels, tune.points, strict=True)):
+        picks = [d["grid_tickers"][g] for d in decisions]
+        held = [weigh_picks(rule, w, p) for (_, w), p in zip(plan.tasks, picks, strict=True)]
+        sim = simulate(valued, plan.rows, plan.stop, _dense(plan, held), costs_bps)
+        curve = pd.Series(sim.wealth[:, 0], index=plan.eval_index)
+        wealth[label] = curve
+        grid.append(
+            {
+                "label": label,
+                "values": dict(zip(tune.keys, values, strict=True)),
+                "times_chosen": int(sum(c == g for c in chosen)),
+                "metrics": curve_measures(curve, sim, risk_free_rate),
+            }
+        )
+    equity = pd.DataFrame(wealth, index=plan.eval_index)
+    equity.index.name = "date"
+    return equity, {
+        "keys": list(tune.keys),
+        "metric": tune.metric,
+        "validation": tune.validation,
+        "grid": grid,
+    }
+
+
+def tune_settings(tune: TuneSpec | None) -> dict[str, Any] | None:
+    """What ``settings.tune`` records (None without tuning)."""
+    if tune is None:
+        return None
+    return {
+        "grid": {key: _first_seen([p[i] for p in tune.points]) for i, key in enumerate(tune.keys)},
+        "metric": tune.metric,
+        "validation": tune.validation,
+        "points": len(tune.points),
+        "protocol": "per date: each grid point decided on the lookback without its last "
+        "`validation` rows, bought and held over those rows (no costs) and scored by `metric`; "
+        "the best grid point's selection from the whole lookback is held",
+    }
+
+
+def _first_seen(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, in order (values need not be hashable)."""
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
 
 
 def rebalance_table(
@@ -719,6 +1080,42 @@ def random_measures(
     return table
 
 
+def curve_significance(
+    wealth: pd.Series,
+    reference: pd.Series,
+    risk_free_rate: float = 0.0,
+    seed: int | None = 0,
+    n_boot: int = 2000,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Is a curve's performance real? From its daily returns ``R_t = W_t / W_(t-1) - 1``:
+
+    - ``sharpe_ci``, ``annualized_mean_ci``: ``level`` percentile intervals of the stationary
+      block bootstrap (``n_boot`` resamples, seeded, the mean block length by Politis &
+      White and stated), from :mod:`qubo_portfolio.core.significance`;
+    - ``psr``: probabilistic Sharpe ratio against 0; ``ceq``: certainty-equivalent return
+      with gamma = 1 (DeMiguel, Garlappi & Uppal 2009), annualized;
+    - ``vs_equal_weight_all``: ``sharpe_diff`` (this curve's annualized Sharpe minus the
+      reference's), ``p_value`` (two-sided) and ``method`` of the Ledoit & Wolf (2008) test
+      on the same dates (``reference``: 1/N of all candidates).
+    """
+    daily = wealth.pct_change().iloc[1:]
+    ref = reference.pct_change().iloc[1:]
+
+    def interval(ci: dict[str, Any]) -> dict[str, Any]:
+        keep = ("estimate", "lower", "upper", "level", "block_length", "n_boot", "seed")
+        return {k: ci[k] for k in keep}
+
+    test = sharpe_difference_test(daily, ref, risk_free_rate)
+    return {
+        "sharpe_ci": interval(sharpe_ci(daily, risk_free_rate, level, n_boot, seed=seed)),
+        "annualized_mean_ci": interval(annualized_mean_ci(daily, level, n_boot, seed=seed)),
+        "psr": psr(daily, 0.0, risk_free_rate),
+        "ceq": certainty_equivalent(daily, 1.0, risk_free_rate),
+        "vs_equal_weight_all": {k: test[k] for k in ("sharpe_diff", "p_value", "method")},
+    }
+
+
 def percentile_of(values: np.ndarray, value: float) -> float:
     """Percent of ``values`` below ``value`` (ties count half)."""
     values = np.asarray(values, dtype=float)
@@ -792,6 +1189,42 @@ def backtest_span(data: PriceData, bt: BacktestConfig) -> PriceData:
     )
 
 
+def tune_spec(cfg: Config) -> TuneSpec | None:
+    """The :class:`TuneSpec` of ``backtest.tune`` (None without it): every combination of the
+    grid's values applied to the config, validated, and turned into a spec by
+    :func:`selector_spec` (so a tuned key means what it means everywhere)."""
+    bt = cfg.backtest
+    if bt is None or bt.tune is None:
+        return None
+    keys = list(bt.tune.grid)
+    for key in keys:
+        params = key.startswith("model.estimator_params.") and key.count(".") == 3
+        if key not in TUNE_KEYS and not params:
+            raise InputError(
+                f"backtest.tune.grid: {key} cannot be tuned (use {', '.join(TUNE_KEYS)} or "
+                "model.estimator_params.<covariance|expected_returns>.<name>)"
+            )
+    base = cfg.model_dump(by_alias=True)
+    base["backtest"]["tune"] = None
+    points = list(itertools.product(*(bt.tune.grid[k] for k in keys)))
+    specs = []
+    for values in points:
+        raw = copy.deepcopy(base)
+        for key, value in zip(keys, values, strict=True):
+            set_dotted(raw, key, value)
+        label = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+        specs.append(selector_spec(validate_config(raw, f"backtest.tune.grid ({label})")))
+    return TuneSpec(
+        keys=tuple(keys),
+        points=tuple(points),
+        specs=tuple(specs),
+        metric=bt.tune.metric,
+        validation=bt.tune.validation,
+        weights=bt.weights,
+        risk_free_rate=cfg.report.risk_free_rate,
+    )
+
+
 def backtest_config(
     cfg: Config,
     *,
@@ -805,6 +1238,7 @@ def backtest_config(
 
     get_solver(cfg.solver.name)  # an unknown solver fails before any data is read
     selector = selector_spec(cfg)  # and so does model.positions: long_short
+    tune = tune_spec(cfg)  # and a grid key that cannot be tuned
     bt = cfg.backtest or BacktestConfig()
     clock = time.perf_counter()
     data = data if data is not None else load_data(cfg.data, defer_missing=True)
@@ -827,6 +1261,9 @@ def backtest_config(
         workers=workers,
         scheduler=scheduler,
         progress=progress,
+        baselines=bt.baselines,
+        weights=bt.weights,
+        tune=tune,
     )
     result.timings = {"load_seconds": load_seconds, **result.timings}
     result.data = data.report

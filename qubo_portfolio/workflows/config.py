@@ -233,6 +233,38 @@ class FrontierConfig(_Strict):
     xi_values: list[FiniteFloat] = Field(default_factory=list)
 
 
+def _grid_values(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Every key of a grid lists at least one value, none twice."""
+    for key, values in grid.items():
+        if not values:
+            raise ValueError(f"{key} has no values (give a non-empty list)")
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                raise ValueError(f"{key} lists {value!r} more than once")
+    return grid
+
+
+class TuneConfig(_Strict):
+    """``backtest.tune``: choose model settings at every rebalance date without look-ahead.
+
+    ``grid`` maps dotted ``model.*`` keys to candidate values (every combination is tried);
+    ``validation`` is the number of return rows at the end of each date's lookback on which
+    the candidates are scored by ``metric`` (``volatility``: lowest wins, the others:
+    highest). See :mod:`qubo_portfolio.workflows.backtest` for the protocol.
+    """
+
+    grid: dict[str, list[Any]]
+    metric: Literal["sharpe", "sortino", "annualized_mean", "volatility"] = "sharpe"
+    validation: int = Field(63, ge=2)
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not grid:
+            raise ValueError("tune.grid is empty (give e.g. model.xi: [0, 0.5, 1])")
+        return _grid_values(grid)
+
+
 class BacktestConfig(_Strict):
     """The ``backtest`` command: walk-forward rebalancing, out of sample.
 
@@ -241,6 +273,9 @@ class BacktestConfig(_Strict):
     (``unit: trading_days``) or calendar days (``unit: calendar_days``); ``rebalance`` may
     also be ``weekly``, ``monthly`` or ``quarterly`` (the last trading day of each period).
     ``benchmarks`` are price columns (indices) held for comparison and never selected.
+    ``baselines`` are classical allocations refitted on the same lookback at every date
+    (:mod:`qubo_portfolio.classical.baselines`); ``weights`` weighs the QUBO's K' picks;
+    ``tune`` chooses model settings at every date (:class:`TuneConfig`).
     """
 
     lookback: int = Field(252, ge=2)
@@ -252,11 +287,32 @@ class BacktestConfig(_Strict):
     benchmarks: list[str] = Field(default_factory=list)
     random_subsets: int = Field(200, ge=0)
     seed: int | None = Field(0, ge=0, lt=2**32)
+    baselines: list[Literal["min_volatility", "max_sharpe", "inverse_volatility", "hrp"]] = Field(
+        default_factory=list
+    )
+    weights: Literal["equal", "min_volatility", "inverse_volatility"] = "equal"
+    tune: TuneConfig | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
         return date_text(value)
+
+    @field_validator("baselines")
+    @classmethod
+    def _distinct_baselines(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value} repeats a baseline (list each once)")
+        return value
+
+    @model_validator(mode="after")
+    def _validation_inside_lookback(self) -> BacktestConfig:
+        if self.tune is not None and self.tune.validation >= self.lookback:
+            raise ValueError(
+                f"backtest.tune.validation = {self.tune.validation} must be shorter than "
+                f"backtest.lookback = {self.lookback} (the tuning decision needs rows before it)"
+            )
+        return self
 
     @field_validator("rebalance")
     @classmethod
@@ -294,13 +350,7 @@ class SweepConfig(_Strict):
     @field_validator("grid")
     @classmethod
     def _non_empty_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        for key, values in grid.items():
-            if not values:
-                raise ValueError(f"{key} has no values (give a non-empty list)")
-            for i, value in enumerate(values):
-                if value in values[:i]:
-                    raise ValueError(f"{key} lists {value!r} more than once")
-        return grid
+        return _grid_values(grid)
 
     @field_validator("seeds")
     @classmethod

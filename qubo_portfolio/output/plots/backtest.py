@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def plot_equity(result: BacktestResult, path: Path) -> Path:
-    """Out-of-sample wealth of the strategy and its benchmarks, drawdowns below.
+    """Out-of-sample wealth of the strategy, its benchmarks and baselines, drawdowns below.
 
     The random-subset strategies show as a shaded 5-95% band (pointwise quantiles of their
     wealth) with their median dashed; rebalance dates are ticked along the bottom.
@@ -62,8 +62,17 @@ def plot_equity(result: BacktestResult, path: Path) -> Path:
         "strategy": {"color": "tab:blue", "lw": 2.0},
         "equal_weight_all": {"color": "black", "lw": 1.3},
     }
+    if s.get("tune"):  # the model settings were chosen per date
+        names["strategy"] = f"QUBO selection (k={s['k']}, tuned {', '.join(s['tune']['grid'])})"
+    if s.get("weights", "equal") != "equal":
+        names["strategy"] = names["strategy"][:-1] + f", {s['weights']} weights)"
+    baselines = set(s.get("baselines") or ())
+    for name in baselines:  # classical baselines: thinner, dashed, "(baseline)"
+        names[name] = f"{name.replace('_', ' ')} (baseline)"
     for i, name in enumerate(curves):
         style = styles.get(name, {"color": f"C{(i + 1) % 10}", "lw": 1.3})
+        if name in baselines:
+            style = {**style, "lw": 1.1, "ls": "-."}
         label = names.get(name, f"{name} (benchmark)")
         final = equity[name].iloc[-1]
         top.plot(equity.index, equity[name], label=f"{label}: final {final:.2f}", **style)
