@@ -285,7 +285,7 @@ def _check_alive(client, where: str, cause: BaseException | None = None) -> None
 
 def _explain(exc: BaseException, client, where: str) -> None:
     """Raise :class:`ExecutorLost` when ``exc`` comes from the cluster, not from a task."""
-    from asyncio import CancelledError
+    from concurrent.futures import CancelledError
 
     from dask.distributed import KilledWorker
 
