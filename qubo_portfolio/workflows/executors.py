@@ -185,6 +185,12 @@ def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]
             raise InputError(
                 f"cannot reach the Dask scheduler at {scheduler} (check --scheduler)"
             ) from exc
+    import logging
+
+    # the client's "couldn't gather, rescheduling" warnings of a lost worker are handled here
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level
+    client_log.setLevel(logging.ERROR)
     lost = False
     try:
         _check_workers(client, where)
@@ -198,6 +204,7 @@ def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]
         raise
     finally:
         _close(client, cluster, quiet=lost)
+        client_log.setLevel(level)
 
 
 def _check_workers(client, where: str) -> None:
