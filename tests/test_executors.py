@@ -29,3 +29,29 @@ def test_bad_executor_options():
         list(run_tasks(scaled_sum, [1], scheduler="tcp://x:1"))
     with pytest.raises(InputError, match="must be >= 1"):
         list(run_tasks(scaled_sum, [1], workers=0))
+
+
+class FakeClient:
+    """What _check_workers asks of a dask Client, answering with ``versions`` or raising."""
+
+    def __init__(self, versions=None, error=None):
+        self.versions, self.error = versions, error
+
+    def wait_for_workers(self, n, timeout):
+        pass
+
+    def run(self, fn):
+        if self.error is not None:
+            raise self.error
+        return self.versions
+
+
+def test_workers_without_the_package_or_with_another_version_are_refused():
+    from qubo_portfolio._version import __version__
+    from qubo_portfolio.workflows.executors import _check_workers
+
+    _check_workers(FakeClient({"tcp://a:1": __version__}), "tcp://s:1")
+    with pytest.raises(InputError, match="cannot import qubo_portfolio"):
+        _check_workers(FakeClient(error=ModuleNotFoundError("qubo_portfolio")), "tcp://s:1")
+    with pytest.raises(InputError, match="run qubo_portfolio 0.0.1, this is"):
+        _check_workers(FakeClient({"tcp://a:1": "0.0.1"}), "tcp://s:1")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -67,11 +69,17 @@ def run_tasks(
     return _run_local(fn, tasks, shared, workers or default_workers())
 
 
-def _indexed(fn: Callable, i: int, task: Any, shared: Any) -> tuple[int, Any]:
-    return i, fn(task, shared)
+class ExecutorLost(InputError):
+    """The cluster went away under a run (scheduler, or every worker): one line, exit 2.
+
+    Results already yielded stay valid; callers that write as they go (sweeps) can say that
+    a rerun resumes.
+    """
 
 
+# --- local: loky processes -------------------------------------------------------------------
 _SHARED: dict[str, Any] = {}  # in a loky worker: the shared object of the current run
+PARENT_POLL_SECONDS = 0.5
 
 
 def _indexed_shared_file(fn: Callable, i: int, task: Any, path: str) -> tuple[int, Any]:
@@ -83,6 +91,25 @@ def _indexed_shared_file(fn: Callable, i: int, task: Any, path: str) -> tuple[in
     return i, fn(task, _SHARED[path])
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this process soon after ``parent`` dies.
+
+    loky keeps idle workers for minutes and a killed parent (``kill -9``) never shuts them
+    down: a daemon thread polls the parent pid (a reparented process has a new one) and
+    exits. A worker inside a long call that holds the GIL exits when the call returns.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="qubo-portfolio-parent-watch", daemon=True).start()
+
+
 def _run_local(fn, tasks, shared, workers) -> Iterator[tuple[int, Any]]:
     if workers == 1:
         for i, task in enumerate(tasks):
@@ -91,28 +118,57 @@ def _run_local(fn, tasks, shared, workers) -> Iterator[tuple[int, Any]]:
     import tempfile
 
     from joblib import Parallel, delayed, dump
+    from joblib._parallel_backends import LokyBackend
 
     # shared goes to a file each worker reads once (not pickled with every task), and
     # batch_size=1 hands back every result the moment its task ends
     with tempfile.TemporaryDirectory(prefix="qubo-portfolio-shared-") as folder:
         path = os.path.join(folder, "shared.pkl")
         dump(shared, path)
+        backend = LokyBackend(initializer=_exit_with_parent, initargs=(os.getpid(),))
         parallel = Parallel(
-            n_jobs=workers, backend="loky", return_as="generator_unordered", batch_size=1
+            n_jobs=workers, backend=backend, return_as="generator_unordered", batch_size=1
         )
         yield from parallel(
             delayed(_indexed_shared_file)(fn, i, task, path) for i, task in enumerate(tasks)
         )
 
 
+# --- dask ------------------------------------------------------------------------------------
+RETRIES = 2
+"""Retries of a task that raised (a transient error on a worker); a task whose worker died is
+recomputed elsewhere by the scheduler anyway (up to ``distributed.scheduler.allowed-failures``)."""
+NO_WORKER_SECONDS = 60.0
+"""How long a run waits with no worker at all (at the start or after losing them) before
+giving up."""
+POLL_SECONDS = 0.02
+
+
+def _indexed(fn: Callable, i: int, task: Any, shared: Any) -> tuple[int, Any]:
+    return i, fn(task, shared)
+
+
+def _worker_version() -> str:
+    from .._version import __version__
+
+    return __version__
+
+
 def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]]:
+    """Submit every task (``retries``), the shared object scattered to every worker once, and
+    yield results as they complete, each index once.
+
+    A worker lost mid-run: the scheduler reruns its tasks elsewhere (the scattered object
+    lives on every worker). The scheduler lost, or every worker: :class:`ExecutorLost`.
+    """
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a declared dependency extra
         raise InputError(
             "the dask executor needs dask[distributed] (pip install 'qubo-portfolio[dask]')"
         ) from exc
     cluster = None
+    where = scheduler
     if scheduler is None:
         cluster = LocalCluster(
             n_workers=workers or default_workers(),
@@ -121,6 +177,7 @@ def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]
             dashboard_address=None,
         )
         client = Client(cluster)
+        where = f"a LocalCluster ({cluster.scheduler_address})"
     else:
         try:
             client = Client(scheduler, timeout="10s")
@@ -128,16 +185,152 @@ def _run_dask(fn, tasks, shared, workers, scheduler) -> Iterator[tuple[int, Any]
             raise InputError(
                 f"cannot reach the Dask scheduler at {scheduler} (check --scheduler)"
             ) from exc
+    import logging
+
+    # the client's "couldn't gather, rescheduling" warnings of a lost worker are handled here
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level
+    client_log.setLevel(logging.ERROR)
+    lost = False
     try:
+        _check_workers(client, where)
         # a list keeps a dict whole (dask scatters the values of a bare dict one by one)
-        shared_future = client.scatter([shared], broadcast=True)[0] if shared is not None else None
-        futures = [
-            client.submit(_indexed, fn, i, task, shared_future, pure=False)
-            for i, task in enumerate(tasks)
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        shared_future = (
+            client.scatter([shared], broadcast=True, hash=False)[0] if shared is not None else None
+        )
+        yield from _collect(client, fn, tasks, shared_future, where)
+    except ExecutorLost:
+        lost = True
+        raise
     finally:
-        client.close()
+        _close(client, cluster, quiet=lost)
+        client_log.setLevel(level)
+
+
+def _check_workers(client, where: str) -> None:
+    """Wait for a first worker, and check that the workers run this version of the package."""
+    try:
+        client.wait_for_workers(1, timeout=NO_WORKER_SECONDS)
+    except (TimeoutError, OSError) as exc:
+        raise ExecutorLost(
+            f"the Dask scheduler at {where} has no workers after {NO_WORKER_SECONDS:g} s "
+            f"(start some: dask worker {where})"
+        ) from exc
+    from .._version import __version__
+
+    try:
+        versions = client.run(_worker_version)
+    except ImportError as exc:
+        raise InputError(
+            f"the Dask workers of {where} cannot import qubo_portfolio ({exc}): install this "
+            "package and its dependencies on every worker"
+        ) from None
+    other = {v for v in versions.values() if v != __version__}
+    if other:
+        raise InputError(
+            f"the Dask workers of {where} run qubo_portfolio {', '.join(sorted(other))}, this "
+            f"is {__version__}: install the same version everywhere"
+        )
+
+
+def _collect(client, fn, tasks, shared_future, where) -> Iterator[tuple[int, Any]]:
+    from dask.distributed import as_completed
+
+    token = uuid.uuid4().hex[:12]
+    name = getattr(fn, "__name__", "task")
+    futures = [
+        client.submit(
+            _indexed,
+            fn,
+            i,
+            task,
+            shared_future,
+            key=f"{name}-{token}-{i}",
+            retries=RETRIES,
+        )
+        for i, task in enumerate(tasks)
+    ]
+    pending = as_completed(futures)
+    del futures  # as_completed holds each future until it is yielded
+    seen: set[int] = set()
+    no_worker_since: float | None = None
+    checked = time.monotonic()
+    while not pending.is_empty():
+        if not pending.has_ready():
+            time.sleep(POLL_SECONDS)
+            now = time.monotonic()
+            if now - checked >= 1.0:  # the cluster is alive and has workers
+                checked = now
+                _check_alive(client, where)
+                if client.scheduler_info().get("workers"):
+                    no_worker_since = None
+                elif no_worker_since is None:
+                    no_worker_since = now
+                elif now - no_worker_since > NO_WORKER_SECONDS:
+                    raise ExecutorLost(
+                        f"lost every Dask worker of {where}: none for {NO_WORKER_SECONDS:g} s"
+                    )
+            continue
+        for future in pending.next_batch(block=False):
+            try:
+                i, result = future.result()
+            except Exception as exc:
+                _explain(exc, client, where)
+                raise
+            finally:
+                future.release()
+            if i not in seen:  # as_completed yields each future once; never a row twice
+                seen.add(i)
+                yield i, result
+
+
+def _check_alive(client, where: str, cause: BaseException | None = None) -> None:
+    if client.status not in ("running", "connecting"):
+        detail = f": {cause}" if cause else ""
+        raise ExecutorLost(f"lost the Dask scheduler at {where}{detail}") from cause
+
+
+def _explain(exc: BaseException, client, where: str) -> None:
+    """Raise :class:`ExecutorLost` when ``exc`` comes from the cluster, not from a task."""
+    from concurrent.futures import CancelledError
+
+    from dask.distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        raise ExecutorLost(
+            f"a task kept killing the Dask workers of {where} ({exc}); out of memory?"
+        ) from exc
+    if isinstance(exc, CancelledError | OSError) or "Comm" in type(exc).__name__:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        if client.status != "running" or "scheduler" in str(reason):
+            raise ExecutorLost(f"lost the Dask scheduler at {where} ({reason})") from exc
+        workers = client.scheduler_info().get("workers")
+        if not workers:
+            raise ExecutorLost(f"lost every Dask worker of {where} ({reason})") from exc
+        raise ExecutorLost(f"the Dask cluster at {where} dropped a task ({reason})") from exc
+
+
+def _close(client, cluster, quiet: bool) -> None:
+    """Close the client (and a LocalCluster); after a loss, briefly and without the client's
+    reconnection tracebacks on stderr."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in ("distributed", "distributed.client")]
+    levels = [log.level for log in loggers]
+    if quiet:
+        for log in loggers:
+            log.setLevel(logging.CRITICAL + 1)
+    try:
+        if quiet:
+            client.close(timeout=2)
+        else:
+            client.close()
         if cluster is not None:
             cluster.close()
+    except Exception:
+        if not quiet:
+            raise
+    finally:
+        if quiet:
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)

@@ -21,7 +21,8 @@ The output folder:
   ``write``, then ``flush`` and ``os.fsync``) and never rewritten; a line without its
   newline (a run killed while writing) is cut off on resume, so after a SIGKILL only the
   runs in flight are lost.
-- ``.sweep.lock``: held while a sweep writes, so two sweeps cannot append to one folder.
+- ``.sweep.lock``: held while a sweep writes, so two sweeps cannot append to one folder;
+  removed when the sweep ends (a refused or finished sweep leaves none behind).
 
 Work is shared, not repeated: the prices of each distinct ``data`` section are loaded once,
 and the xi-free window moments (:class:`~qubo_portfolio.core.model.WindowMoments`) once per data

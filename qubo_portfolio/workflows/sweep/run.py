@@ -22,7 +22,7 @@ from ...core.model import PortfolioQubo, WindowMoments
 from ...core.returns import price_span_start, simple_returns
 from ...errors import InputError
 from ..config import ModelConfig, SolverConfig
-from ..executors import check_options, default_workers, run_tasks
+from ..executors import ExecutorLost, check_options, default_workers, run_tasks
 from ..settings import build_model, in_sample_returns, load_data, solve_configured
 from .plan import (
     MEASURE_COLUMNS,
@@ -272,11 +272,17 @@ def run_sweep(
                 workers=workers,
                 scheduler=scheduler,
             )
-            for i, outcome in results:
-                point, seed = todo[i]
-                scheme = schemes[point_scheme[point]]
-                folder.append(_row_cells(plan, point, seed, outcome, scheme, rf))
-                advance()
+            try:
+                for i, outcome in results:
+                    point, seed = todo[i]
+                    scheme = schemes[point_scheme[point]]
+                    folder.append(_row_cells(plan, point, seed, outcome, scheme, rf))
+                    advance()
+            except ExecutorLost as exc:
+                raise ExecutorLost(
+                    f"{exc} (rerun to resume: the rows already written to {folder.results} "
+                    "are kept)"
+                ) from None
         seconds = time.perf_counter() - start
     frame = load_results(out / RESULTS_FILE, plan, point_scheme)
     return SweepResult(

@@ -149,20 +149,34 @@ class SweepFolder:
         return self
 
     def _acquire_lock(self) -> None:
-        self._lock = open(self.out / LOCK_FILE, "a")
+        """Lock ``.sweep.lock`` (flock); it is removed on exit, so a folder at rest has none.
+
+        The holder unlinks the file before unlocking it: a process that opened the old file
+        meanwhile finds it gone after locking and locks the new one instead.
+        """
+        path = self.out / LOCK_FILE
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not on POSIX: no lock
             return
-        try:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            self._lock = None
-            raise InputError(
-                f"another sweep is writing to {self.out} (wait for it to finish, or choose "
-                "another --out)"
-            ) from None
+        while True:
+            handle = open(path, "a")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                raise InputError(
+                    f"another sweep is writing to {self.out} (wait for it to finish, or choose "
+                    "another --out)"
+                ) from None
+            try:
+                current = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                self._lock = handle
+                return
+            handle.close()
 
     def _check_existing(self) -> None:
         if self.state_path.exists():
@@ -232,11 +246,11 @@ class SweepFolder:
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self._lock is not None:
+        if self._lock is not None:  # remove the file while holding it (see _acquire_lock)
+            (self.out / LOCK_FILE).unlink(missing_ok=True)
             self._lock.close()
             self._lock = None
         if self._created and self.state is None:  # nothing recorded: leave no folder behind
-            (self.out / LOCK_FILE).unlink(missing_ok=True)
             try:
                 self.out.rmdir()
             except OSError:
