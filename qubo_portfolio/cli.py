@@ -443,7 +443,8 @@ def backtest(
         str, typer.Option(help="local (processes on this machine) or dask")
     ] = "local",
     workers: Annotated[
-        int | None, typer.Option(help="worker processes (default: all cores)")
+        int | None,
+        typer.Option(help="worker processes (default: serial for small jobs, else all cores)"),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (with --executor dask)")
