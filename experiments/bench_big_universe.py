@@ -13,7 +13,8 @@ default; for a before/after, extract an older commit with
    it, wall time and peak resident memory (``ru_maxrss`` of the child);
 2. the same steps one by one in one process (``run_experiment``, then each file and figure
    of ``write_run``), each timed (wall and CPU seconds; the CPU of the workflow's stages is
-   shared out by their wall times), with the process's peak memory after it.
+   shared out by their wall times), with the process's peak memory after it (one figure
+   for the workflow's stages: run_experiment runs them in one call).
 
 Prints one table per source. Wall times depend on the machine's load (the CPU seconds of
 the whole command less so): compare sources run back to back.
@@ -65,8 +66,9 @@ STAGES = textwrap.dedent(
     names = ["load data", "build QUBO", "solve", "metrics (in sample)", "diversification"]
     cpu = time.process_time() - clock[0]
     wall = sum(seconds)
-    for name, sec in zip(names, seconds):  # CPU of the workflow, shared by wall time
-        rows.append((name, sec, cpu * sec / wall if wall else 0.0, peak()))
+    for n, (name, sec) in enumerate(zip(names, seconds)):  # CPU shared out by wall time
+        last = n == len(names) - 1  # one peak for the whole workflow, on its last row
+        rows.append((name, sec, cpu * sec / wall if wall else 0.0, peak() if last else None))
     clock[0] = time.process_time()
     folder = Path(sys.argv[2])
     folder.mkdir(parents=True, exist_ok=True)
@@ -174,7 +176,8 @@ def main() -> None:
             rows = json.loads(stdout.strip().splitlines()[-1])
             print(f"{'stage':<32}{'wall':>11}{'CPU':>11}{'peak so far':>13}")
             for name, seconds, cpu, peak in rows:
-                print(f"{name:<32}{seconds:>9.2f} s{cpu:>9.2f} s{peak:>10.0f} MB")
+                memory = f"{peak:>10.0f} MB" if peak is not None else ""
+                print(f"{name:<32}{seconds:>9.2f} s{cpu:>9.2f} s{memory}")
             print(
                 f"{'sum of stages':<32}{sum(r[1] for r in rows):>9.1f} s"
                 f"{sum(r[2] for r in rows):>9.1f} s"
