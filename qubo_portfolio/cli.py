@@ -7,6 +7,7 @@ fix, no traceback unless ``--debug``); 1 an unexpected error (a bug: please repo
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,20 +15,108 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
+from ._version import __version__
 from .errors import InputError
 
 # Each command imports its workflow and writer inside its function: `--help`, `solvers` and
 # `export` then start without loading pandas-heavy workflows, solvers or matplotlib they
 # never use (startup time), and the layers stay one-way (cli is the top).
 
-app = typer.Typer(
+
+class Group(TyperGroup):
+    """The top-level help lists every command with the whole first line of its docstring
+    (click cuts it to the terminal width minus the names and adds "...")."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class Command(TyperCommand):
+    """Usage lines show a required argument as ``CONFIG`` (typer writes ``{CONFIG}``)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
+class App(typer.Typer):
+    """A Typer whose commands are :class:`Command` unless told otherwise."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or Command, **kwargs)
+
+
+app = App(
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
-    help="Pick an equal-weight portfolio of K' stocks out of K by solving a QUBO.",
+    help="Pick an equal-weight portfolio of K' stocks out of K by solving a QUBO.\n\n"
+    "Global options go before the command: qubo-portfolio --quiet run CONFIG. "
+    "Each command has its own --help.",
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+# --quiet / --verbose (global options, before the command): quiet prints only errors and the
+# final "wrote DIR" line; verbose adds timings.
+VERBOSITY = {"level": 1}
+
+
+def say(text: str = "", err: bool = False) -> None:
+    """Print unless --quiet."""
+    if VERBOSITY["level"] >= 1:
+        typer.echo(text, err=err)
+
+
+def detail(text: str) -> None:
+    """Print on stderr with --verbose only."""
+    if VERBOSITY["level"] >= 2:
+        typer.echo(text, err=True)
+
+
+def done(text: str) -> None:
+    """The final line (always printed)."""
+    typer.echo(text.lstrip("\n") if VERBOSITY["level"] < 1 else text)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qubo-portfolio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="print the version and exit",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help='only errors and the final "wrote DIR" line')
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="also print timings of each stage")
+    ] = False,
+) -> None:
+    """Global options: --version, --quiet, --verbose."""
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other")
+    VERBOSITY["level"] = 0 if quiet else 2 if verbose else 1
+
 
 ConfigArg = Annotated[
     Path, typer.Argument(help="experiment config (YAML)", show_default=False, metavar="CONFIG")
@@ -102,6 +191,12 @@ def user_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def listing(folder: Path, *first: str) -> str:
+    """The files of a result folder: ``first`` in that order, then the rest by name."""
+    names = sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith("."))
+    return ", ".join([*(n for n in first if n in names), *(n for n in names if n not in first)])
+
+
 def echo_dropped(data: object) -> None:
     """Name every asset the cleaning dropped, why, and the fix (stderr)."""
     from .core.data import dropped_notes
@@ -128,13 +223,40 @@ def run_and_write(
     from .workflows.config import load_config
 
     cfg = load_config(config, overrides)
-    out = out or default_out_dir(config)
-    check_out_dir(out, force)
-    result = compute(cfg)
-    echo_dropped(getattr(result, "data", None))
-    with staged_output(out, force) as folder:
-        write(result, folder, plots=cfg.report.plots)
+    reserved = out is None  # a fresh default folder, created empty (unique under concurrency)
+    out = out or default_out_dir(config, create=True)
+    try:
+        check_out_dir(out, force or reserved)
+        start = time.perf_counter()
+        result = compute(cfg)
+        computed = time.perf_counter() - start
+        echo_dropped(getattr(result, "data", None))
+        start = time.perf_counter()
+        with staged_output(out, force or reserved) as folder:
+            write(result, folder, plots=cfg.report.plots)
+    except BaseException:
+        if reserved:
+            _remove_if_empty(out)
+        raise
+    timings = getattr(result, "timings", None) or {}
+    stages = "  ".join(
+        f"{k.removesuffix('_seconds')} {v:.2f} s"
+        for k, v in timings.items()
+        if k.endswith("_seconds") and isinstance(v, int | float)
+    )
+    detail(
+        f"timings: compute {computed:.2f} s"
+        + (f" ({stages})" if stages else "")
+        + f", write {time.perf_counter() - start:.2f} s"
+    )
     return cfg, result, out
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 @app.command()
@@ -150,9 +272,9 @@ def run(
         from .output.run import console_table, write_run
         from .workflows.run import run_experiment
 
-        _, result, out = run_and_write(config, set_, out, force, run_experiment, write_run)
-        typer.echo(console_table(result))
-        typer.echo(f"\nwrote {out}/ (summary.json, selection.csv, samples.csv, plots)")
+        cfg, result, out = run_and_write(config, set_, out, force, run_experiment, write_run)
+        say(console_table(result))
+        done(f"\nwrote {out}/ ({listing(out, 'summary.json', 'selection.csv', 'samples.csv')})")
 
 
 @app.command()
@@ -169,9 +291,8 @@ def frontier(
         from .workflows.frontier import run_frontier
 
         cfg, result, out = run_and_write(config, set_, out, force, run_frontier, write_frontier)
-        typer.echo(frontier_table(result))
-        plots = ", frontier.png" if cfg.report.plots else ""
-        typer.echo(f"\nwrote {out}/ (portfolios.json, frontier.csv, random_portfolios.csv{plots})")
+        say(frontier_table(result))
+        done(f"\nwrote {out}/ ({listing(out, 'portfolios.json', 'frontier.csv')})")
 
 
 @app.command()
@@ -220,7 +341,7 @@ def export(
             force=force,
         )
         what = {"bqm": "penalty BQM", "qubo-json": "penalty BQM (JSON)"}.get(fmt, "CQM")
-        typer.echo(
+        done(
             f"wrote {out} ({fmt}: {what}, {qubo.num_variables} binary variables, "
             f"k {qubo.k}, xi {qubo.xi:g}, {qubo.positions})"
         )
@@ -234,11 +355,11 @@ def export(
                     f"  exclusion gamma {info['exclusion_penalty']:.6g} "
                     f"({info['exclusion_penalty'] / info['exclusion_penalty_bound']:.3g} gamma*)"
                 )
-            typer.echo(line)
+            say(line)
         else:
-            typer.echo(f"constraints {info['num_constraints']} (cardinality == {qubo.k})")
+            say(f"constraints {info['num_constraints']} (cardinality == {qubo.k})")
         if info.get("lp_renamed"):
-            typer.echo(
+            say(
                 f"LP names: {len(info['lp_renamed'])} labels renamed, e.g. "
                 + ", ".join(f"{a} -> {b}" for a, b in list(info["lp_renamed"].items())[:2])
                 + " (listed in the file's header)"
@@ -359,34 +480,43 @@ def bench(
             window_length=window_length,
             window_step=window_step,
         )
-        out = out or default_out_dir(f"bench-{stem}")
-        check_out_dir(out, force)
         cases = [BenchCase.parse(s) for s in (solver or DEFAULT_CASES)]
-        instance = bench_instance(cfg, stem, penalty_scale)
-        echo_dropped(instance.data_report)
-        typer.echo(
-            f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
-            err=True,
-        )
-        result = run_bench(
-            instance.qubo,
-            cases,
-            reads=reads,
-            repeats=repeats,
-            seed=seed,
-            penalty_scale=instance.penalty_scale,
-            best_known=best_known,
-            progress=lambda label: typer.echo(f"  {label} ...", err=True),
-            exclusion_scale=instance.exclusion_scale,
-            penalty=instance.penalty,
-            exclusion=instance.exclusion,
-            prove=prove,
-        )
-        command = "qubo-portfolio bench " + " ".join(sys.argv[2:])
-        with staged_output(out, force) as folder:
-            write_bench(result, folder, instance.description, command, config=cfg)
-        typer.echo((out / "bench.md").read_text())
-        typer.echo(f"wrote {out}/ (bench.csv, bench.md, bench_objectives.png)")
+        reserved = out is None  # a fresh default folder, created empty
+        out = out or default_out_dir(f"bench-{stem}", create=True)
+        force = force or reserved
+        try:
+            check_out_dir(out, force)
+            instance = bench_instance(cfg, stem, penalty_scale)
+            echo_dropped(instance.data_report)
+            say(
+                f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
+                err=True,
+            )
+            result = run_bench(
+                instance.qubo,
+                cases,
+                reads=reads,
+                repeats=repeats,
+                seed=seed,
+                penalty_scale=instance.penalty_scale,
+                best_known=best_known,
+                progress=lambda label: say(f"  {label} ...", err=True),
+                exclusion_scale=instance.exclusion_scale,
+                penalty=instance.penalty,
+                exclusion=instance.exclusion,
+                prove=prove,
+            )
+            args = sys.argv[1:]
+            args = args[args.index("bench") + 1 :] if "bench" in args else args[1:]
+            command = "qubo-portfolio bench " + " ".join(args)
+            with staged_output(out, force) as folder:
+                write_bench(result, folder, instance.description, command, config=cfg)
+        except BaseException:
+            if reserved:
+                _remove_if_empty(out)
+            raise
+        say((out / "bench.md").read_text())
+        done(f"wrote {out}/ ({listing(out, 'bench.md', 'bench.csv')})")
 
 
 @app.command()
@@ -397,7 +527,8 @@ def backtest(
         str, typer.Option(help="local (processes on this machine) or dask")
     ] = "local",
     workers: Annotated[
-        int | None, typer.Option(help="worker processes (default: all cores)")
+        int | None,
+        typer.Option(help="worker processes (default: serial for small jobs, else all cores)"),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (with --executor dask)")
@@ -418,7 +549,8 @@ def backtest(
         columns = ("rebalance dates", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
         def compute(cfg):
-            with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+            quiet = VERBOSITY["level"] < 1 or not console.is_terminal
+            with Progress(*columns, console=console, disable=quiet) as bar:
                 task = bar.add_task("solve", total=None)
                 return backtest_config(
                     cfg,
@@ -429,13 +561,8 @@ def backtest(
                 )
 
         cfg, result, out = run_and_write(config, set_, out, force, compute, write_backtest)
-        typer.echo(backtest_table(result))
-        files = "equity.csv, selections.csv, rebalances.csv, metrics.json"
-        if len(result.random):
-            files += ", random_subsets.csv"
-        if cfg.report.plots:
-            files += ", equity.png"
-        typer.echo(f"\nwrote {out}/ ({files})")
+        say(backtest_table(result))
+        done(f"\nwrote {out}/ ({listing(out, 'metrics.json', 'equity.csv')})")
 
 
 @app.command()
@@ -473,7 +600,7 @@ def sweep(
                 executor=executor,
                 workers=workers,
                 scheduler=scheduler,
-                log=lambda line: typer.echo(line, err=True),
+                log=lambda line: say(line, err=True),
             )
         except KeyboardInterrupt:
             typer.echo(
@@ -483,9 +610,9 @@ def sweep(
             )
             raise typer.Exit(130) from None
         plots = write_sweep(result, plots=cfg.report.plots)
-        typer.echo(sweep_table(result))
+        say(sweep_table(result))
         files = ", ".join(["results.csv", "sweep.json", *(p.name for p in plots)])
-        typer.echo(f"\nwrote {out}/ ({files})")
+        done(f"\nwrote {out}/ ({files})")
 
 
 @app.command()

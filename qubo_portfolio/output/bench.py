@@ -74,5 +74,9 @@ def write_bench(
         "TTS99 = time per read * ln(0.01) / ln(1 - hit rate).",
     ]
     paths[1].write_text("\n".join(text) + "\n")
-    plot_bench_objectives(result.objectives, result.best_known, paths[2], title=instance)
+    # the table's rows are the cases in the order of result.objectives' labels
+    per_read = dict(zip(result.objectives, result.table["time_per_read"], strict=True))
+    plot_bench_objectives(
+        result.objectives, result.best_known, paths[2], title=instance, time_per_read=per_read
+    )
     return paths + finish_folder(folder, config, "bench")

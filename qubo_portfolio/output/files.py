@@ -37,15 +37,32 @@ __all__ = [
 ]
 
 
-def default_out_dir(config_path: str | Path, root: str | Path = "results") -> Path:
-    """``results/<config-stem>-<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, ... when taken."""
+def default_out_dir(
+    config_path: str | Path, root: str | Path = "results", create: bool = False
+) -> Path:
+    """``results/<config-stem>-<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, ... when taken.
+
+    ``create=True`` makes the folder (empty) with one atomic ``mkdir`` per candidate name, so
+    that two commands started in the same second never get the same folder; the caller fills
+    it (:func:`staged_output` with ``force=True`` replaces the empty folder) or removes it.
+    Without ``create`` the name is only free when this function looked.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{Path(config_path).stem}-{stamp}"
+    if create:
+        base.parent.mkdir(parents=True, exist_ok=True)
     out, n = base, 1
-    while out.exists():
+    while True:
+        if create:
+            try:
+                out.mkdir()
+                return out
+            except FileExistsError:
+                pass
+        elif not out.exists():
+            return out
         n += 1
         out = base.with_name(f"{base.name}-{n}")
-    return out
 
 
 def check_out_dir(out: Path, force: bool) -> None:

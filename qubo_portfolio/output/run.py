@@ -189,6 +189,7 @@ def console_table(result: RunResult) -> str:
         *quality_lines(result.quality),
         f"selected  {selected}",
         "",
+        "in-sample measures (the lookback the model saw; not a forecast, see `backtest`)",
         f"{'measure':<24}{'selection':>12}{'1/N all':>12}",
     ]
     for name in MEASURES:
@@ -199,8 +200,9 @@ def console_table(result: RunResult) -> str:
             "",
             f"diversification: mean tree distance {spread['mean_tree_distance']:.4f} on the "
             f"correlation MST (median of {spread['random_subsets']} random "
-            f"{spread['num_selected']}-subsets {spread['random_median']:.4f}): percentile "
-            f"{spread['percentile']:.0f}",
+            f"{spread['num_selected']}-subsets {spread['random_median']:.4f})",
+            f"  percentile {spread['percentile']:.0f} of random subsets: higher = more spread "
+            "out (more diversified)",
         ]
     report = result.data.report
     notes = []

@@ -404,11 +404,44 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def allowed_keys(path: tuple | list) -> list[str]:
+    """The keys the config section at ``path`` (e.g. ``("model", "windows")``) accepts;
+    empty when ``path`` does not lead to a section."""
+    import types
+    import typing
+
+    model: Any = Config
+    for part in path:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        candidates = [field.annotation]
+        if typing.get_origin(field.annotation) in (typing.Union, types.UnionType):
+            candidates = list(typing.get_args(field.annotation))
+        sections = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not sections:
+            return []
+        model = sections[0]
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def did_you_mean(location: tuple | list) -> str:
+    """``" (did you mean model.windows?)"`` for a misspelt key, else ``""``."""
+    import difflib
+
+    *section, key = [str(p) for p in location] or [""]
+    matches = difflib.get_close_matches(key, allowed_keys(section), n=1, cutoff=0.6)
+    return f"did you mean {'.'.join([*section, matches[0]])}? " if matches else ""
+
+
 def _describe(error: dict, source: str) -> str:
     location = ".".join(str(p) for p in error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{source}: unknown key {location} (remove it or check its spelling; see README)"
+        hint = did_you_mean(error["loc"])
+        return (
+            f"{source}: unknown key {location} ({hint}remove it or check its spelling; see README)"
+        )
     if kind == "missing":
         return f"{source}: missing required key {location} (add it)"
     message = error["msg"].removeprefix("Value error, ")

@@ -100,7 +100,14 @@ def plot_equity(result: BacktestResult, path: Path) -> Path:
         fontsize=10,
     )
     top.grid(alpha=0.3)
-    top.legend(loc="upper left", fontsize=8.5)
+    # below the figure, not over the curves (they fill the upper left often enough)
+    fig.legend(
+        *top.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=2,
+        fontsize=8.5,
+        frameon=False,
+    )
     bottom.set_ylabel("drawdown from peak")
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     bottom.grid(alpha=0.3)

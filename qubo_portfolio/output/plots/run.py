@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
     """Compounded growth of 1 for the selection and the 1/N portfolio of all K, in sample."""
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
     returns = result.returns
     best = result.decoded.best
@@ -44,16 +46,23 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
         everything.index, everything, lw=1.2, color="0.4", label=f"1/N of all {returns.shape[1]}"
     )
     windows = result.qubo.windows
-    for i, w in enumerate(windows if len(windows) <= 30 else ()):
-        label = "window ends" if i == 0 else None
-        ax.axvline(w.last_date, color="0.85", lw=0.6, zorder=0, label=label)
+    shown = windows if len(windows) <= 30 else ()
+    for w in shown:
+        ax.axvline(w.last_date, color="0.75", lw=0.8, ls=(0, (4, 3)), zorder=0)
+    handles, _ = ax.get_legend_handles_labels()
+    if shown:  # a legend entry that can be seen, whatever the thin lines look like
+        handles.append(
+            Line2D(
+                [], [], color="0.45", lw=1.4, ls=(0, (4, 3)), label=f"window ends ({len(shown)})"
+            )
+        )
     ax.set_title(
         f"In-sample growth of 1, equal weights (k={result.qubo.k}, xi={result.qubo.xi:g}, "
         f"{result.qubo.num_windows} windows)"
     )
     ax.set_ylabel("growth of 1 (daily rebalanced)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -61,11 +70,85 @@ def plot_cumulative_returns(result: RunResult, path: Path) -> Path:
 
 LONG_COLOR = "tab:green"
 SHORT_COLOR = "tab:red"
+LABEL_ALL = 60  # up to this many assets every node carries its ticker
+KAMADA_KAWAI = 150  # up to this many assets: Kamada-Kawai layout; beyond: radial tree layout
 
 
 def _network(result: RunResult):
-
     return correlation_network(result.returns)
+
+
+def radial_tree_layout(network) -> dict[str, tuple[float, float]]:
+    """Positions of a tree's nodes on rings: the ring is the number of links from the tree's
+    centre, and every subtree gets an angular wedge in proportion to its leaves, so links
+    never cross. O(K); deterministic."""
+    import numpy as np
+    from scipy.sparse.csgraph import breadth_first_order, shortest_path
+
+    n = len(network.tickers)
+    if n == 1:
+        return {network.tickers[0]: (0.0, 0.0)}
+    adjacency = network.adjacency
+    # the centre: the middle of a longest path (two sweeps of hop counts)
+    ends = shortest_path(adjacency, unweighted=True, directed=False, indices=[0])[0]
+    a = int(np.argmax(ends))
+    from_a = shortest_path(adjacency, unweighted=True, directed=False, indices=[a])[0]
+    b = int(np.argmax(from_a))
+    from_b = shortest_path(adjacency, unweighted=True, directed=False, indices=[b])[0]
+    root = int(np.argmin(np.maximum(from_a, from_b)))
+    order, parent = breadth_first_order(adjacency, root, directed=False)
+    children: dict[int, list[int]] = {int(v): [] for v in order}
+    for v in order[1:]:
+        children[int(parent[v])].append(int(v))
+    leaves = np.zeros(n)
+    for v in order[::-1]:
+        kids = children[int(v)]
+        leaves[v] = 1.0 if not kids else sum(leaves[c] for c in kids)
+    depth = np.zeros(n)
+    start = np.zeros(n)
+    width = np.zeros(n)
+    width[root] = 2 * np.pi
+    for v in order:
+        offset = start[v]
+        for c in children[int(v)]:
+            depth[c] = depth[v] + 1
+            start[c] = offset
+            width[c] = width[v] * leaves[c] / leaves[v]
+            offset += width[c]
+    angle = start + width / 2
+    x, y = depth * np.cos(angle), depth * np.sin(angle)
+    return {t: (float(x[i]), float(y[i])) for i, t in enumerate(network.tickers)}
+
+
+def label_where_they_fit(ax, positions, names, fontsize: float = 7.5) -> int:
+    """Write each name just right of its point unless it would cover a name already
+    written; returns how many were written (call after the axes have their final size)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    scale = fig.dpi / 72.0
+    placed: list[tuple[float, float, float, float]] = []
+    written = 0
+    for (x, y), name in zip(positions, names, strict=True):
+        px, py = ax.transData.transform((x, y))
+        width = (0.6 * fontsize * len(name) + 4) * scale
+        height = (1.25 * fontsize + 2) * scale
+        box = (px + 3 * scale, py, px + 3 * scale + width, py + height)
+        if any(
+            not (box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1]) for b in placed
+        ):
+            continue
+        placed.append(box)
+        ax.annotate(
+            name,
+            (x, y),
+            xytext=(4, 2),
+            textcoords="offset points",
+            fontsize=fontsize,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+        )
+        written += 1
+    return written
 
 
 def plot_network(result: RunResult, path: Path, network=None) -> Path:
@@ -73,89 +156,140 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
 
     Nodes are the K assets, edges the K - 1 links of the minimum spanning tree of
     ``d = sqrt(2 (1 - rho))`` (in-sample daily returns), coloured by their correlation;
-    long holdings green, short holdings red, the rest grey. Layout: Kamada-Kawai on the tree
-    distances (deterministic) up to 150 assets, a seeded spring layout beyond.
+    long holdings green, short holdings red, the rest grey. Up to 60 assets every node is
+    labelled; beyond, only held assets, where their labels fit. Layout: Kamada-Kawai on the
+    tree distances (deterministic) up to 150 assets; beyond, a radial tree layout (rings =
+    links from the tree's centre) in which the held assets and their direct neighbours are
+    drawn full size and coloured links, every other asset a dot on a grey link.
     """
     import networkx as nx
+    import numpy as np
     from matplotlib.lines import Line2D
 
     plt = pyplot()
     network = network or _network(result)
     tree = network.tree
-    if len(network.tickers) <= 150:
-        layout = nx.kamada_kawai_layout(tree, weight="weight")
+    nodes = network.tickers
+    many = len(nodes) > KAMADA_KAWAI
+    if many:
+        layout = radial_tree_layout(network)
     else:
-        layout = nx.spring_layout(tree, seed=0)
+        layout = nx.kamada_kawai_layout(tree, weight="weight")
     best = result.decoded.best
     side = dict(zip(best.tickers, best.sides, strict=True))
     colors = {"long": LONG_COLOR, "short": SHORT_COLOR, "both": "tab:purple"}
-    big = len(network.tickers) <= 60
+    small = len(nodes) <= LABEL_ALL
+    index = {t: i for i, t in enumerate(nodes)}
+    held_idx = [index[t] for t in side]
+    near = network.hops_from(held_idx) <= 1 if many else np.ones(len(nodes), dtype=bool)
 
-    fig, ax = plt.subplots(figsize=(10, 8.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
     edges = list(tree.edges(data="correlation"))
+    close = [(u, v, c) for u, v, c in edges if near[index[u]] and near[index[v]]]
+    far = [(u, v) for u, v, _ in edges if not (near[index[u]] and near[index[v]])]
+    if far:
+        nx.draw_networkx_edges(tree, layout, edgelist=far, edge_color="0.82", width=0.5, ax=ax)
+    correlations = [c for _, _, c in close] or [0.0]
     lines = nx.draw_networkx_edges(
         tree,
         layout,
-        edgelist=[(u, v) for u, v, _ in edges],
-        edge_color=[c for _, _, c in edges],
+        edgelist=[(u, v) for u, v, _ in close],
+        edge_color=correlations[: len(close)],
         edge_cmap=plt.get_cmap("viridis"),
-        edge_vmin=min(0.0, min(c for _, _, c in edges)),
+        edge_vmin=min(0.0, min(correlations)),
         edge_vmax=1.0,
-        width=2.2,
+        width=2.2 if not many else 1.6,
         ax=ax,
     )
-    bar = fig.colorbar(lines, ax=ax, shrink=0.6, pad=0.01)
-    bar.set_label("correlation rho of the two linked assets (distance d = sqrt(2 (1 - rho)))")
-    nodes = network.tickers
+    if close:
+        bar = fig.colorbar(lines, ax=ax, shrink=0.5, pad=0.01)
+        bar.set_label("correlation rho of the two linked assets (d = sqrt(2 (1 - rho)))")
     held = [t for t in nodes if t in side]
-    for group, size in (
-        ([t for t in nodes if t not in side], 500 if big else 35),
-        (held, 900 if big else 160),
-    ):  # held assets drawn last, on top
+    neighbours = [t for t in nodes if t not in side and near[index[t]]]
+    others = [t for t in nodes if not near[index[t]]]
+    groups = [
+        (others, "0.6", 4, 0.0),
+        (neighbours, "0.85", 500 if small else 35, 0.8),
+        (held, None, 900 if small else (60 if many else 160), 0.8),
+    ]
+    for group, color, size, edge in groups:  # held assets drawn last, on top
+        if not group:
+            continue
         nx.draw_networkx_nodes(
             tree,
             layout,
             nodelist=group,
-            node_color=[colors.get(side.get(t), "0.85") for t in group],
+            node_color=[colors[side[t]] for t in group] if color is None else color,
             node_size=size,
             edgecolors="0.3",
-            linewidths=0.8,
+            linewidths=edge,
             ax=ax,
         )
-    if big:
-        font_colors = {t: "white" if t in side else "black" for t in nodes}
+    labelled = len(held)
+    if small:
         for t in nodes:
             x, y = layout[t]
-            ax.text(x, y, t, ha="center", va="center", fontsize=7.5, color=font_colors[t], zorder=5)
-    else:  # too many to label all: label the selection only
-        for t in side:
-            x, y = layout[t]
-            ax.annotate(t, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8)
+            color = "white" if t in side else "black"
+            ax.text(x, y, t, ha="center", va="center", fontsize=7.5, color=color, zorder=5)
+    else:  # too many to label all: label the held assets where their labels fit
+        ax.set_axis_off()
+        labelled = label_where_they_fit(ax, [layout[t] for t in held], held)
+    marker = 11 if small else 8
     handles = [
-        Line2D([], [], marker="o", ls="", ms=11, mfc=LONG_COLOR, mec="0.3", label="held long"),
-        Line2D([], [], marker="o", ls="", ms=11, mfc="0.85", mec="0.3", label="not held"),
+        Line2D([], [], marker="o", ls="", ms=marker, mfc=LONG_COLOR, mec="0.3", label="held long"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            ms=marker if small else 6,
+            mfc="0.85",
+            mec="0.3",
+            label="not held" if not many else "not held, one link from a held asset",
+        ),
     ]
+    if many:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="-",
+                ms=3,
+                color="0.82",
+                mfc="0.6",
+                mec="0.6",
+                label=f"other assets ({len(others)}) and their links",
+            )
+        )
     if result.qubo.long_short:
         handles.insert(
             1,
             Line2D(
-                [], [], marker="o", ls="", ms=11, mfc=SHORT_COLOR, mec="0.3", label="held short"
+                [], [], marker="o", ls="", ms=marker, mfc=SHORT_COLOR, mec="0.3", label="held short"
             ),
         )
-    ax.legend(handles=handles, loc="upper left", frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     spread = result.diversification or {}
-    note = ""
+    lines_ = []
     if spread.get("mean_tree_distance") is not None:
-        note = (
-            f"\nmean tree distance between the selected assets {spread['mean_tree_distance']:.3f}"
-            f", percentile {spread['percentile']:.0f} among random {spread['num_selected']}-subsets"
-            f" (median {spread['random_median']:.3f})"
+        lines_.append(
+            f"mean tree distance between the selected assets {spread['mean_tree_distance']:.3f}"
+            f" (median of random {spread['num_selected']}-subsets {spread['random_median']:.3f})"
         )
+        lines_.append(
+            f"percentile {spread['percentile']:.0f} among the random subsets: higher = more "
+            "spread out"
+        )
+    if not small and labelled < len(held):
+        lines_.append(f"{labelled} of the {len(held)} held assets labelled (where the names fit)")
+    if many:
+        lines_.append("radial layout: ring = number of links from the centre of the tree")
     returns = result.returns
     ax.set_title(
         f"Correlation network of the {len(nodes)} assets: minimum spanning tree of "
-        f"d = sqrt(2 (1 - rho)), in sample {returns.index[0].date()}..{returns.index[-1].date()}"
-        + note,
+        f"d = sqrt(2 (1 - rho))\nin sample {returns.index[0].date()}..{returns.index[-1].date()}"
+        + "".join("\n" + line for line in lines_),
         fontsize=10,
     )
     ax.set_axis_off()
@@ -201,9 +335,9 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
         color="tab:blue",
         lw=2.5,
         label=f"the selection: {value:.3f}, percentile {pct:.1f} "
-        "(that share of the subsets is less spread out)",
+        "(that share of the subsets is less spread out; higher = more spread out)",
     )
-    ax.set_ylim(0, 1.35 * max(float(counts.max()), 1.0))
+    ax.set_ylim(0, 1.08 * max(float(counts.max()), 1.0))
     ax.set_xlabel(
         "mean tree distance over pairs of held assets "
         "(path length in the correlation MST, d = sqrt(2 (1 - rho)))"
@@ -218,7 +352,7 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
         fontsize=10,
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", framealpha=0.92, edgecolor="none")
+    fig.legend(loc="outside lower center", ncols=1, frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

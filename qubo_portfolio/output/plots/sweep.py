@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from .common import place_labels, pyplot
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+
 if TYPE_CHECKING:
     pass
 
@@ -43,8 +45,9 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
 
     plt = pyplot()
     xis = sorted({xi for xi, _, _ in lines if xi is not None})
-    cmap = plt.get_cmap("viridis")
-    colour = {xi: cmap(0.9 * i / max(len(xis) - 1, 1)) for i, xi in enumerate(xis)}
+    # one tab10 colour and one marker shape per xi (a sequential map cannot tell 10 apart)
+    colour = {xi: f"C{i % 10}" for i, xi in enumerate(xis)}
+    shape = {xi: MARKERS[i % len(MARKERS)] for i, xi in enumerate(xis)}
     others = list(dict.fromkeys(label for _, label, _ in lines))
     styles = ["-", "--", ":", "-."]
     fig, (top, bottom) = plt.subplots(
@@ -56,8 +59,15 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
         color = colour.get(xi, f"C{n % 10}")
         style = styles[others.index(other) % len(styles)]
         label = ", ".join(t for t in (f"xi = {xi:g}" if xi is not None else "", other) if t)
-        # later lines get smaller markers, so that coinciding points stay visible
-        marks = {"marker": "o", "ms": 10 - 6 * n / max(len(lines) - 1, 1), "mec": "white"}
+        # later lines get smaller markers, so that coinciding points stay visible; points on
+        # the axes' edges (0% or 100% feasible, gap 0) are drawn whole (clip_on=False)
+        marks = {
+            "marker": shape.get(xi, MARKERS[n % len(MARKERS)]),
+            "ms": 10 - 5 * n / max(len(lines) - 1, 1),
+            "mec": "white",
+            "mew": 0.8,
+            "clip_on": False,
+        }
         top.plot(x, frame["feasible"], style, color=color, label=label, **marks)
         gap = 100 * frame["gap"].to_numpy(dtype=float)
         bottom.plot(x, gap, style, color=color, label=label, **marks)
@@ -76,7 +86,10 @@ def plot_sweep_penalty(lines: list, penalty_key: str, seeds: int, path: Path) ->
     bottom.set_yscale("symlog", linthresh=0.1)
     highest = [np.nanmax(100 * f["gap_max" if bands else "gap"]) for _, _, f in lines]
     highest = [h for h in highest if np.isfinite(h)]
-    bottom.set_ylim(0, 3 * max([*highest, 1.0]))  # headroom above the highest point
+    # headroom above the highest point, and a little room below 0 so that gap-0 points sit
+    # above the axis line instead of on it
+    bottom.set_ylim(-0.02, 3 * max([*highest, 1.0]))
+    bottom.margins(x=0.04)
     bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     bottom.set_ylabel(
         "objective gap to the best found for that xi\n(median over seeds"
