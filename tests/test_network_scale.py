@@ -112,16 +112,13 @@ def test_the_network_is_computed_once_per_content():
     assert correlation_network(changed) is not first
 
 
-def test_three_thousand_assets_take_seconds_not_minutes():
-    import time
-
+def test_three_thousand_assets_are_measured():
+    # its speed is measured by experiments/bench_big_universe.py, not here
     rng = np.random.default_rng(0)
     import pandas as pd
 
     values = rng.normal(0, 0.01, (250, 1)) + rng.normal(0, 0.01, (250, 3000))
     r = pd.DataFrame(values, columns=[f"S{i:04d}" for i in range(3000)])
-    start = time.perf_counter()
     out = diversification(r, [f"S{i:04d}" for i in range(0, 3000, 30)])
-    elapsed = time.perf_counter() - start
     assert out["method"] == "sampled" and out["random_subsets"] == 10_000
-    assert elapsed < 60  # about 2 s on 2 idle cores; the networkx version took minutes
+    assert 0 <= out["percentile"] <= 100 and out["num_selected"] == 100
