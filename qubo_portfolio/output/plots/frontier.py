@@ -17,13 +17,35 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
     The axes frame the cloud and the marked portfolios; when the frontier runs on to a
     riskier single asset it leaves the frame at the right edge, with a note of its end.
     """
-    import numpy as np
     from matplotlib.ticker import PercentFormatter
 
     plt = pyplot()
-    cloud, table = result.cloud, result.frontier
-    ports = result.portfolios
     fig, ax = plt.subplots(figsize=(11, 7.5), layout="constrained")
+    _draw_cloud_and_frontier(fig, ax, result)
+    xs, ys, obstacles = _draw_classical(ax, result)  # what the frame must show, and avoid
+    qubo_xs, qubo_ys, qubo_obstacles, labelled = _draw_qubo(ax, result)
+    _frame(ax, result, [*xs, *qubo_xs], [*ys, *qubo_ys])
+    returns = result.returns
+    ax.set_title(
+        f"Markowitz frontier and equal-weight QUBO selections, in sample "
+        f"{returns.index[0].date()}..{returns.index[-1].date()} ({len(returns)} days)"
+    )
+    ax.set_xlabel("annualized volatility, sqrt(w' Sigma w)")
+    ax.set_ylabel(f"annualized return, mu' w ({result.config.frontier.expected_returns})")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    fig.canvas.draw()  # fix the layout so that label positions can be checked in pixels
+    place_labels(ax, labelled, [*obstacles, *qubo_obstacles], fontsize=9)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _draw_cloud_and_frontier(fig, ax, result: FrontierResult) -> None:
+    """The random portfolios coloured by Sharpe ratio, and the exact frontier."""
+    cloud, table = result.cloud, result.frontier
     dots = ax.scatter(
         cloud["annualized_volatility"],
         cloud["annualized_return"],
@@ -49,6 +71,13 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
         label="efficient frontier (exact, long-only)",
         zorder=3,
     )
+
+
+def _draw_classical(ax, result: FrontierResult) -> tuple[list, list, list]:
+    """The Markowitz portfolios and 1/N: their points and marker sizes (for the labels)."""
+    import numpy as np
+
+    ports = result.portfolios
     targets = result.config.frontier.targets
     risk = "-" if targets.risk is None else f"{targets.risk:.1%}"
     ret_target = "-" if targets.return_ is None else f"{targets.return_:.1%}"
@@ -96,7 +125,12 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
         xs.append(p.annualized_volatility)
         ys.append(p.annualized_return)
         obstacles.append((p.annualized_volatility, p.annualized_return, np.sqrt(size) / 2 + 2))
-    # one marker per distinct selection; xi values that picked the same assets share a label
+    return xs, ys, obstacles
+
+
+def _draw_qubo(ax, result: FrontierResult) -> tuple[list, list, list, list]:
+    """One marker per distinct QUBO selection; the xi values that picked it share a label."""
+    xs, ys, obstacles = [], [], []
     groups: dict[tuple[str, ...], list] = {}
     for point in result.qubo:
         groups.setdefault(tuple(point.selection.tickers), []).append(point)
@@ -122,7 +156,15 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
         obstacles.append((p.annualized_volatility, p.annualized_return, 8.0))
         labelled.append((p, "xi = " + ", ".join(f"{q.xi:g}" for q in points)))
 
-    # frame: the cloud and every marker; the frontier may leave it at the right edge
+    return xs, ys, obstacles, labelled
+
+
+def _frame(ax, result: FrontierResult, xs: list, ys: list) -> None:
+    """Limits that show the cloud and every marker; the frontier may leave at the right edge,
+    with a note of where it ends."""
+    import numpy as np
+
+    cloud, table = result.cloud, result.frontier
     vol, ret = table["annualized_volatility"].to_numpy(), table["annualized_return"].to_numpy()
     x_all = np.concatenate([cloud["annualized_volatility"].to_numpy(), xs, vol[:1]])
     x_lo, x_hi = float(np.nanmin(x_all)), float(np.nanmax(x_all))
@@ -152,20 +194,3 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
     y_pad = 0.06 * (y_hi - y_lo)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo - y_pad, y_hi + y_pad)
-
-    returns = result.returns
-    ax.set_title(
-        f"Markowitz frontier and equal-weight QUBO selections, in sample "
-        f"{returns.index[0].date()}..{returns.index[-1].date()} ({len(returns)} days)"
-    )
-    ax.set_xlabel("annualized volatility, sqrt(w' Sigma w)")
-    ax.set_ylabel(f"annualized return, mu' w ({result.config.frontier.expected_returns})")
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.grid(alpha=0.3)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
-    fig.canvas.draw()  # fix the layout so that label positions can be checked in pixels
-    place_labels(ax, labelled, obstacles, fontsize=9)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
