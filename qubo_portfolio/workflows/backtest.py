@@ -501,13 +501,7 @@ def run_backtest(
     n_boot : int
         Bootstrap resamples of the confidence intervals (seeded by ``seed``).
     """
-    unknown = [b for b in baselines if b not in BASELINES]
-    if unknown:
-        raise InputError(
-            f"backtest.baselines: {', '.join(unknown)} is unknown (use {', '.join(BASELINES)})"
-        )
-    if weights not in PICK_WEIGHTS:
-        raise InputError(f"backtest.weights {weights!r} is unknown (use {', '.join(PICK_WEIGHTS)})")
+    _check_choices(baselines, weights)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     plan = prepare_schedule(
@@ -566,22 +560,9 @@ def run_backtest(
     timings["simulate_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    significance = {
-        name: curve_significance(
-            equity[name], equity["equal_weight_all"], risk_free_rate, seed, n_boot
-        )
-        for name in sims
-    }
-    if tune is not None and len(tune.specs) > 1:
-        trials = [g["metrics"]["sharpe"] for g in tune_summary["grid"]]
-        daily = equity["strategy"].pct_change().iloc[1:]
-        significance["strategy"]["deflated_sharpe"] = deflated_sharpe(
-            daily, n_trials=len(trials), trials_sharpes=trials, risk_free_rate=risk_free_rate
-        )
-    for entry in tune_summary.get("grid", []):
-        entry["significance"] = curve_significance(
-            tune_equity[entry["label"]], equity["equal_weight_all"], risk_free_rate, seed, n_boot
-        )
+    significance = score_significance(
+        equity, list(sims), tune, tune_summary, tune_equity, risk_free_rate, seed, n_boot
+    )
     timings["significance_seconds"] = time.perf_counter() - clock
 
     rebalances = rebalance_table(plan, decisions, sims["strategy"], equity["strategy"])
@@ -593,10 +574,7 @@ def run_backtest(
         "lookback": lookback,
         "rebalance": rebalance,
         "unit": unit,
-        "start": plan.eval_index[0].date().isoformat(),
-        "end": plan.eval_index[-1].date().isoformat(),
-        "days": len(plan.eval_index) - 1,
-        "rebalances": len(plan.rows),
+        **_period(plan),
         "costs_bps": costs_bps,
         "benchmarks": list(benchmarks),
         "random_subsets": random_subsets,
@@ -608,15 +586,7 @@ def run_backtest(
         "baselines": list(baselines),
         "baseline_fallbacks": fallbacks,
         "tune": tune_settings(tune),
-        "significance": {
-            "level": 0.95,
-            "n_boot": n_boot,
-            "seed": seed,
-            "bootstrap": "stationary block bootstrap (Politis & Romano 1994), percentile "
-            "intervals, mean block length by Politis & White (2004) per curve",
-            "ceq_gamma": 1.0,
-            "reference": "equal_weight_all",
-        },
+        "significance": _significance_settings(n_boot, seed),
         "executor": executor,
         "workers": workers,
     }
@@ -633,6 +603,68 @@ def run_backtest(
         tune=tune_summary,
         tune_equity=tune_equity,
     )
+
+
+def _check_choices(baselines: Sequence[str], weights: str) -> None:
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise InputError(
+            f"backtest.baselines: {', '.join(unknown)} is unknown (use {', '.join(BASELINES)})"
+        )
+    if weights not in PICK_WEIGHTS:
+        raise InputError(f"backtest.weights {weights!r} is unknown (use {', '.join(PICK_WEIGHTS)})")
+
+
+def score_significance(
+    equity: pd.DataFrame,
+    curves: Sequence[str],
+    tune: TuneSpec | None,
+    tune_summary: dict[str, Any],
+    tune_equity: pd.DataFrame,
+    risk_free_rate: float,
+    seed: int | None,
+    n_boot: int,
+) -> dict[str, dict[str, Any]]:
+    """Per curve, :func:`curve_significance` against 1/N; the tuned strategy also gets the
+    deflated Sharpe ratio over its grid points' Sharpe ratios (the trials), and every grid
+    point's entry in ``tune_summary`` its own significance."""
+    reference = equity["equal_weight_all"]
+    significance = {
+        name: curve_significance(equity[name], reference, risk_free_rate, seed, n_boot)
+        for name in curves
+    }
+    if tune is not None and len(tune.specs) > 1:
+        trials = [g["metrics"]["sharpe"] for g in tune_summary["grid"]]
+        daily = equity["strategy"].pct_change().iloc[1:]
+        significance["strategy"]["deflated_sharpe"] = deflated_sharpe(
+            daily, n_trials=len(trials), trials_sharpes=trials, risk_free_rate=risk_free_rate
+        )
+    for entry in tune_summary.get("grid", []):
+        entry["significance"] = curve_significance(
+            tune_equity[entry["label"]], reference, risk_free_rate, seed, n_boot
+        )
+    return significance
+
+
+def _period(plan: Schedule) -> dict[str, Any]:
+    return {
+        "start": plan.eval_index[0].date().isoformat(),
+        "end": plan.eval_index[-1].date().isoformat(),
+        "days": len(plan.eval_index) - 1,
+        "rebalances": len(plan.rows),
+    }
+
+
+def _significance_settings(n_boot: int, seed: int | None) -> dict[str, Any]:
+    return {
+        "level": 0.95,
+        "n_boot": n_boot,
+        "seed": seed,
+        "bootstrap": "stationary block bootstrap (Politis & Romano 1994), percentile "
+        "intervals, mean block length by Politis & White (2004) per curve",
+        "ceq_gamma": 1.0,
+        "reference": "equal_weight_all",
+    }
 
 
 @dataclass
