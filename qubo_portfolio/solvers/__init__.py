@@ -216,7 +216,7 @@ def solve(
     start = time.perf_counter()
     sampler = spec.sampler_class()
     if polish:
-        from .polish import PolishComposite
+        from .polish import PolishComposite  # numba kernels: loaded on first use
 
         sampler = PolishComposite(sampler)
     problem, extra = spec.prepare(qubo, lam, gamma)

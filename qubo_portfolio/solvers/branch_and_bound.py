@@ -101,7 +101,7 @@ def swap_incumbent(
     A: np.ndarray, k: int, twin: np.ndarray | None = None, *, num_reads: int = 20, seed: int = 0
 ) -> np.ndarray | None:
     """The best of ``num_reads`` swap-annealing reads as a 0/1 vector (None if it cannot run)."""
-    from .swap import SwapAnnealingSampler
+    from .swap import SwapAnnealingSampler  # numba kernels: loaded when an incumbent is wanted
 
     n = A.shape[0]
     has_twins = twin is not None and bool((np.asarray(twin) >= 0).any())

@@ -255,7 +255,7 @@ def _branch_and_bound(
     A: np.ndarray, k: int, twin: np.ndarray | None, time_limit: float, seed: int | None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The best selection branch and bound finds in ``time_limit`` s, with its certificate."""
-    from .branch_and_bound import branch_and_bound
+    from .branch_and_bound import branch_and_bound  # numba kernels: only beyond enumeration
 
     result = branch_and_bound(
         A, k, twin=twin, time_limit=float(time_limit), seed=0 if seed is None else int(seed)

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .._version import __version__
 from ..errors import InputError
 
 EXECUTORS = ("local", "dask")
@@ -175,7 +176,6 @@ def _indexed(fn: Callable, i: int, task: Any, shared: Any) -> tuple[int, Any]:
 
 
 def _worker_version() -> str:
-    from .._version import __version__
 
     return __version__
 
@@ -242,7 +242,6 @@ def _check_workers(client, where: str) -> None:
             f"the Dask scheduler at {where} has no workers after {NO_WORKER_SECONDS:g} s "
             f"(start some: dask worker {where})"
         ) from exc
-    from .._version import __version__
 
     try:
         versions = client.run(_worker_version)
