@@ -75,10 +75,19 @@ def inverse_volatility_weights(returns: pd.DataFrame) -> pd.Series:
 
 
 def hrp_weights(returns: pd.DataFrame) -> pd.Series:
-    """skfolio's ``HierarchicalRiskParity()`` fitted on ``returns`` (its defaults)."""
+    """skfolio's ``HierarchicalRiskParity()`` fitted on ``returns`` (its defaults).
+
+    With fewer lookback rows than assets the sample covariance is singular and skfolio
+    replaces it by the nearest positive definite matrix (eigenvalue clipping, its default);
+    its warning about that, expected here at every date, is not repeated on the console.
+    """
+    import warnings
+
     from skfolio.optimization import HierarchicalRiskParity
 
-    model = HierarchicalRiskParity().fit(returns)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The covariance matrix is not positive definite")
+        model = HierarchicalRiskParity().fit(returns)
     return _clean(pd.Series(model.weights_, index=returns.columns))
 
 
