@@ -238,3 +238,23 @@ def test_bad_solver_param_values_are_one_clear_error(name, params, message):
         solve(qubo, name, num_reads=1, **params)
     with pytest.raises(InputError, match=message):
         get_solver(name).check_params(params)
+
+
+def test_exact_branch_and_bound_bound_is_in_the_bqms_energy_units(monkeypatch):
+    """Sampling a BQM with an offset (and in SPIN): the bound shifts with the energies."""
+    import dimod
+
+    from qubo_portfolio.solvers import exact
+
+    qubo = build_qubo(make_returns(80, 10, seed=4), k=3, xi=0.5)
+    bqm = qubo.objective_bqm().copy()
+    bqm.offset += 0.25
+    for model in (bqm, bqm.change_vartype(dimod.SPIN, inplace=False)):
+        optimum = exact.KSubsetExactSampler().sample(model, k=3).first.energy  # enumerated
+        monkeypatch.setattr(exact, "MAX_SUBSETS", 1)
+        result = exact.KSubsetExactSampler().sample(model, k=3, time_limit=20)
+        monkeypatch.undo()
+        assert result.info["method"] == "branch_and_bound" and result.info["proven_optimal"]
+        assert result.first.energy == pytest.approx(optimum, abs=1e-12)
+        assert result.info["lower_bound"] <= optimum + 1e-12
+        assert result.info["lower_bound"] == pytest.approx(optimum, abs=1e-9)

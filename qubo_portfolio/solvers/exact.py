@@ -219,8 +219,9 @@ class KSubsetExactSampler(dimod.Sampler):
         dimod.SampleSet
             Energies ``x^T A x`` for a model, ``bqm.energies`` for a BQM; every sample is
             feasible. ``info["method"]`` is ``"enumeration"`` or ``"branch_and_bound"``; with
-            the latter, ``info`` also holds ``lower_bound`` (certified: no selection is below
-            it), ``proven_optimal``, ``certified_gap``, ``nodes`` and ``seconds``.
+            the latter, ``info`` also holds ``lower_bound`` (certified: no feasible sample's
+            energy is below it), ``proven_optimal``, ``certified_gap``, ``nodes`` and
+            ``seconds``.
         """
         self.remove_unknown_kwargs(**kwargs)
         problem = subset_problem(bqm, k, exclusive_pairs)
@@ -248,7 +249,13 @@ class KSubsetExactSampler(dimod.Sampler):
         sampleset = dimod.SampleSet.from_samples(
             (samples, problem.variables), vartype=dimod.BINARY, energy=values, info=info
         )
-        return finish(sampleset, problem)
+        sampleset = finish(sampleset, problem)
+        if "lower_bound" in info and problem.bqm is not None:
+            # the bound is on x^T A x; a BQM's energies add its constant (its offset, in
+            # BINARY terms): shift the bound by the same constant
+            offset = float(sampleset.record.energy[0]) - float(values[0])
+            sampleset.info["lower_bound"] = info["lower_bound"] + offset
+        return sampleset
 
 
 def _branch_and_bound(
