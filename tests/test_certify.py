@@ -93,3 +93,35 @@ def test_an_infeasible_selection_is_refused():
     qubo = build_qubo(make_returns(90, 6, seed=1), k=3, xi=0.0, windows={"length": 30, "step": 15})
     with pytest.raises(InputError, match="feasible selection"):
         certify(qubo, ["T00", "T01"])
+
+
+def test_a_run_with_exact_beyond_enumeration_reports_its_certificate(monkeypatch):
+    from qubo_portfolio.solvers import exact
+    from qubo_portfolio.workflows import run
+    from qubo_portfolio.workflows.config import validate_config
+    from qubo_portfolio.workflows.run import run_experiment
+
+    monkeypatch.setattr(exact, "MAX_SUBSETS", 10)  # branch and bound on a small model
+    monkeypatch.setattr(run, "EXACT_WORK", 0)  # and no enumeration for quality
+    cfg = validate_config(
+        {
+            "data": {"source": "synthetic", "synthetic": {"assets": 12, "days": 200}},
+            "model": {"k": 4, "windows": {"length": 40, "step": 20}},
+            "solver": {"name": "exact", "num_reads": 1, "params": {"time_limit": 20}},
+        },
+        "test",
+    )
+    result = run_experiment(cfg)
+    quality = result.quality
+    optimum, _ = brute_force(result.qubo)
+    assert quality["bound_method"].startswith("branch_and_bound")
+    assert quality["proven_optimal"] and quality["certified_gap"] <= 1e-9
+    assert quality["lower_bound"] <= optimum + 1e-15 * abs(optimum)
+    assert quality["best_objective"] == pytest.approx(optimum, rel=1e-12)
+
+
+def test_the_gap_is_scaled_by_the_larger_magnitude():
+    assert gap_of(2.0, 1.0) == 0.5  # the usual relative gap
+    assert gap_of(1e-20, -1e-6) == pytest.approx(1.0)  # near 0: not 1e14
+    assert gap_of(1.0, 1.0) == 0.0 and gap_of(0.0, 0.0) == 0.0
+    assert gap_of(1.0, 2.0) == 0.0  # clamped: never negative

@@ -201,6 +201,14 @@ def projected_eigvalsh(B: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(_householder_project(B))
 
 
+def objective_margin(A: np.ndarray, k: int) -> float:
+    """A bound on the rounding error of a computed ``x^T A x`` for any selection of ``k``:
+    ``k^2 eps * k^2 max|A_ij|`` (a sum of ``k^2`` terms, each at most ``max|A_ij|``, carries a
+    relative error of at most ``k^2 eps`` of the sum of magnitudes). A bound that is taken from
+    a computed objective (an incumbent's, an enumeration's) is lowered by it."""
+    return float(k**4 * EPS * np.abs(A).max()) if A.size else 0.0
+
+
 def eig_margin(B: np.ndarray) -> float:
     """``EIG_MARGIN n eps ||B||_F``: the error allowed for a computed eigenvalue of B."""
     return EIG_MARGIN * B.shape[0] * EPS * float(np.linalg.norm(B))

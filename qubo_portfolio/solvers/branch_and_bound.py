@@ -46,6 +46,7 @@ from .bounds import (
     certified_bound,
     check_problem,
     convex_relaxation,
+    objective_margin,
     qcr_bound,
     shor_bound,
     solve_relaxation,
@@ -478,6 +479,8 @@ def branch_and_bound(
     # evaluated; the bound is the smallest of these (never above the incumbent)
     lower = min(best, pruned_min, heap[0][0] if heap else np.inf)
     lower = max(lower, min(root.value, best))
+    if lower >= best:  # the bound is the incumbent's computed objective: allow its rounding
+        lower = best - objective_margin(A, k)
     proven = best - lower <= rtol * abs(best)
     gap = (best - lower) / abs(best) if best != 0 else (0.0 if proven else np.inf)
     seconds = time.perf_counter() - t_start

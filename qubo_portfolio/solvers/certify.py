@@ -11,8 +11,10 @@ construction, and the selection's gap to it:
   duality on a convex relaxation whose PSD shift is checked with a rounding margin, never a
   solver's reported value (see :mod:`~qubo_portfolio.solvers.bounds`).
 
-``certified_gap = (objective - lower_bound) / |objective|``: the selection is within that
-fraction of the optimum, whatever the solver reported.
+``certified_gap = (objective - lower_bound) / max(|objective|, |lower_bound|)``: the selection
+is within that fraction of the optimum, whatever the solver reported (:func:`gap_of`). A bound
+taken from a computed objective (enumeration) is lowered by that sum's rounding error
+(:func:`~qubo_portfolio.solvers.bounds.objective_margin`).
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from typing import Any
 
 from ..core.model import PortfolioQubo
 from ..errors import InputError
+from . import exact
+from .bounds import objective_margin
 from .branch_and_bound import branch_and_bound
 from .exact import best_long_short, best_subsets
 
 ENUMERATION_LIMIT = 200_000
 """At most this many K'-subsets (or long/short portfolios) are enumerated (well under 1 s)."""
 
-PROVEN_RTOL = 1e-9
+PROVEN_RTOL = exact.PROVEN_RTOL
 """A gap at most this (relative) counts as proven optimal."""
 
 
@@ -72,7 +76,7 @@ def certify(
     -------
     dict
         ``lower_bound`` (no feasible selection is below it), ``certified_gap``
-        (``(objective - lower_bound) / |objective|``, >= 0), ``proven_optimal`` (gap <= 1e-9),
+        (:func:`gap_of`, >= 0), ``proven_optimal`` (gap <= 1e-9),
         ``bound_method`` (``enumeration`` or ``branch_and_bound (<root>)``),
         ``bound_seconds``, ``optimum`` (the best objective the certifier knows: proven when
         ``bound_proven``), ``bound_proven`` (whether the lower bound meets that optimum).
@@ -84,7 +88,9 @@ def certify(
     start = time.perf_counter()
     if subset_count(qubo) <= ENUMERATION_LIMIT:
         optimum = exact_optimum(qubo)
-        lower, method, proven_bound = optimum, "enumeration", True
+        # the enumerated optimum is a computed sum: lower it by its rounding error
+        lower = optimum - objective_margin(qubo.A, qubo.k)
+        method, proven_bound = "enumeration", True
     else:
         twin = qubo.twin if qubo.long_short else None
         result = branch_and_bound(
@@ -93,7 +99,7 @@ def certify(
         optimum, lower = result.objective, result.lower_bound
         method = f"branch_and_bound ({result.root.method})"
         proven_bound = result.proven_optimal
-    lower = min(lower, objective)  # the selection itself bounds nothing below it
+    lower = min(lower, objective)  # no bound above the answer's own objective
     gap = gap_of(objective, lower)
     return {
         "lower_bound": lower,
@@ -107,12 +113,18 @@ def certify(
 
 
 def gap_of(objective: float, lower_bound: float) -> float:
-    """``(objective - lower_bound) / |objective|`` (0 when both are 0; inf when only the
-    objective is 0 and the bound is below it)."""
+    """``(objective - lower_bound) / max(|objective|, |lower_bound|)``, clamped at 0.
+
+    The larger magnitude in the denominator keeps the gap meaningful when the objective is
+    near 0 (it crosses 0 at moderate xi): a gap of 1 (100%) then says the bound is as far
+    below as the values are large. Where the objective is the larger, as usual, it is the
+    plain relative gap ``(objective - lower_bound) / |objective|``.
+    """
     diff = max(objective - lower_bound, 0.0)
-    if objective == 0:
-        return 0.0 if diff == 0 else math.inf
-    return diff / abs(objective)
+    scale = max(abs(objective), abs(lower_bound))
+    if scale == 0:
+        return 0.0
+    return diff / scale
 
 
 __all__ = ["ENUMERATION_LIMIT", "certify", "exact_optimum", "gap_of", "subset_count"]

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 MAX_SUBSETS = 5_000_000
+PROVEN_RTOL = 1e-9
+"""Beyond enumeration, the answer counts as proven optimal when its certified gap is at most
+this (relative, in the units of the energies returned)."""
 MAX_EXACT_BQM_VARIABLES = 20
 CHUNK = 200_000
 
@@ -250,11 +253,16 @@ class KSubsetExactSampler(dimod.Sampler):
             (samples, problem.variables), vartype=dimod.BINARY, energy=values, info=info
         )
         sampleset = finish(sampleset, problem)
-        if "lower_bound" in info and problem.bqm is not None:
+        if "lower_bound" in info:
             # the bound is on x^T A x; a BQM's energies add its constant (its offset, in
-            # BINARY terms): shift the bound by the same constant
-            offset = float(sampleset.record.energy[0]) - float(values[0])
-            sampleset.info["lower_bound"] = info["lower_bound"] + offset
+            # BINARY terms): shift the bound by it, and measure the gap in the same units
+            energy = float(sampleset.record.energy[0])
+            lower = info["lower_bound"] + (energy - float(values[0]))
+            diff, scale = max(energy - lower, 0.0), max(abs(energy), abs(lower))
+            gap = diff / scale if scale else 0.0
+            sampleset.info.update(
+                lower_bound=lower, certified_gap=gap, proven_optimal=gap <= PROVEN_RTOL
+            )
         return sampleset
 
 
