@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["REL_TOL", "at_best", "enumeration_size", "solution_quality"]
+__all__ = ["PROVEN_RTOL", "REL_TOL", "at_best", "enumeration_size", "gap_of", "solution_quality"]
 
 REL_TOL = 1e-9
 """Two objectives are equal when they differ by at most this, relative to the larger."""
@@ -23,6 +23,25 @@ def at_best(values: np.ndarray, best: float, rel_tol: float = REL_TOL) -> np.nda
     values = np.asarray(values, dtype=float)
     scale = np.maximum(np.abs(values), abs(best))
     return np.abs(values - best) <= rel_tol * np.maximum(scale, 1e-300)
+
+
+PROVEN_RTOL = 1e-9
+"""A certified gap at most this (relative) counts as proven optimal."""
+
+
+def gap_of(objective: float, lower_bound: float) -> float:
+    """``(objective - lower_bound) / max(|objective|, |lower_bound|)``, clamped at 0.
+
+    The larger magnitude in the denominator keeps the gap meaningful when the objective is
+    near 0 (it crosses 0 at moderate xi): a gap of 1 (100%) then says the bound is as far
+    below as the values are large. Where the objective is the larger, as usual, it is the
+    plain relative gap ``(objective - lower_bound) / |objective|``.
+    """
+    diff = max(objective - lower_bound, 0.0)
+    scale = max(abs(objective), abs(lower_bound))
+    if scale == 0:
+        return 0.0
+    return diff / scale
 
 
 def enumeration_size(num_assets: int, k: int, long_short: bool = False) -> int:

@@ -966,16 +966,15 @@ def shor_bound(
             w = np.zeros(n)
             w[pi] = yv[2 * n + 2 :] / 2 * scale
             w[twin[pi]] = w[pi]
-        qcr = qcr_bound(A, k, u, w=w, twin=twin, method="shor")
-        return LowerBound(
-            value=qcr.value,
-            method="shor",
-            seconds=time.perf_counter() - t0,
-            u=qcr.u,
-            w=qcr.w,
-            x=qcr.x,
-            solver_value=bpm_info["objective"] * scale,
-            info={**qcr.info, "solver": solver, "solver_seconds": t_solve, "bpm": bpm_info},
+        return _shor_from_dual(
+            A,
+            k,
+            u,
+            w,
+            twin,
+            t0,
+            bpm_info["objective"] * scale,
+            {"solver": solver, "solver_seconds": t_solve, "bpm": bpm_info},
         )
     import cvxpy as cp
 
@@ -1016,6 +1015,35 @@ def shor_bound(
         # i.e. B = A - diag(u) + Z  <=>  W_(i,t) = -z_p / 2 ... on each triangle
         w[pi] = -z / 2
         w[twin[pi]] = -z / 2
+    return _shor_from_dual(
+        A,
+        k,
+        u,
+        w,
+        twin,
+        t0,
+        float(prob.value) * scale if prob.value is not None else None,
+        {
+            "solver": solver,
+            "status": prob.status,
+            "solver_seconds": t_solve,
+            "solver_options": opts,
+        },
+    )
+
+
+def _shor_from_dual(
+    A: np.ndarray,
+    k: int,
+    u: np.ndarray,
+    w: np.ndarray | None,
+    twin: np.ndarray,
+    t0: float,
+    solver_value: float | None,
+    info: dict,
+) -> LowerBound:
+    """The Shor bound as printed: the certified QCR value of the SDP dual's shift (u, w),
+    never the solver's objective (kept as ``solver_value`` for information)."""
     qcr = qcr_bound(A, k, u, w=w, twin=twin, method="shor")
     return LowerBound(
         value=qcr.value,
@@ -1024,12 +1052,6 @@ def shor_bound(
         u=qcr.u,
         w=qcr.w,
         x=qcr.x,
-        solver_value=float(prob.value) * scale if prob.value is not None else None,
-        info={
-            **qcr.info,
-            "solver": solver,
-            "status": prob.status,
-            "solver_seconds": t_solve,
-            "solver_options": opts,
-        },
+        solver_value=solver_value,
+        info={**qcr.info, **info},
     )

@@ -203,7 +203,6 @@ def _leaf(lo, hi, k, twin):
         return False
     if r == 0:
         return lo.astype(np.float64)
-    n = lo.size
     t = twin
     paired_free = free & (t >= 0) & free[np.where(t >= 0, t, 0)]
     stocks = int(free.sum() - paired_free.sum() / 2)
@@ -213,7 +212,6 @@ def _leaf(lo, hi, k, twin):
         x = lo.astype(np.float64)
         x[free] = 1.0
         return x
-    del n
     return None
 
 

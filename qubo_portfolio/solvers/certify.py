@@ -19,13 +19,12 @@ taken from a computed objective (enumeration) is lowered by that sum's rounding 
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from ..core.model import PortfolioQubo
+from ..core.quality import PROVEN_RTOL, enumeration_size, gap_of
 from ..errors import InputError
-from . import exact
 from .bounds import objective_margin
 from .branch_and_bound import branch_and_bound
 from .exact import best_long_short, best_subsets
@@ -33,15 +32,10 @@ from .exact import best_long_short, best_subsets
 ENUMERATION_LIMIT = 200_000
 """At most this many K'-subsets (or long/short portfolios) are enumerated (well under 1 s)."""
 
-PROVEN_RTOL = exact.PROVEN_RTOL
-"""A gap at most this (relative) counts as proven optimal."""
-
 
 def subset_count(qubo: PortfolioQubo) -> int:
     """``C(K, K')``, or ``C(K, K') 2^K'`` long/short: the feasible selections."""
-    if qubo.long_short:
-        return math.comb(qubo.num_assets, qubo.k) * 2**qubo.k
-    return math.comb(qubo.num_assets, qubo.k)
+    return enumeration_size(qubo.num_assets, qubo.k, qubo.long_short)
 
 
 def exact_optimum(qubo: PortfolioQubo) -> float:
@@ -59,6 +53,7 @@ def certify(
     *,
     time_limit: float = 60.0,
     seed: int = 0,
+    optimum: float | None = None,
 ) -> dict[str, Any]:
     """A valid lower bound on the model's optimum and the selection's certified gap.
 
@@ -71,6 +66,9 @@ def certify(
         Seconds for branch and bound when enumeration is too large.
     seed : int
         Seed of branch and bound's own incumbent search.
+    optimum : float, optional
+        The optimum by enumeration when the caller has it already (``quality``'s
+        ``exact_objective``): used instead of enumerating again.
 
     Returns
     -------
@@ -86,8 +84,8 @@ def certify(
         raise InputError("certify needs a feasible selection (K' assets, one leg per stock)")
     objective = float(x @ qubo.A @ x)
     start = time.perf_counter()
-    if subset_count(qubo) <= ENUMERATION_LIMIT:
-        optimum = exact_optimum(qubo)
+    if optimum is not None or subset_count(qubo) <= ENUMERATION_LIMIT:
+        optimum = exact_optimum(qubo) if optimum is None else float(optimum)
         # the enumerated optimum is a computed sum: lower it by its rounding error
         lower = optimum - objective_margin(qubo.A, qubo.k)
         method, proven_bound = "enumeration", True
@@ -110,21 +108,6 @@ def certify(
         "optimum": min(optimum, objective),
         "bound_proven": proven_bound,
     }
-
-
-def gap_of(objective: float, lower_bound: float) -> float:
-    """``(objective - lower_bound) / max(|objective|, |lower_bound|)``, clamped at 0.
-
-    The larger magnitude in the denominator keeps the gap meaningful when the objective is
-    near 0 (it crosses 0 at moderate xi): a gap of 1 (100%) then says the bound is as far
-    below as the values are large. Where the objective is the larger, as usual, it is the
-    plain relative gap ``(objective - lower_bound) / |objective|``.
-    """
-    diff = max(objective - lower_bound, 0.0)
-    scale = max(abs(objective), abs(lower_bound))
-    if scale == 0:
-        return 0.0
-    return diff / scale
 
 
 __all__ = ["ENUMERATION_LIMIT", "certify", "exact_optimum", "gap_of", "subset_count"]

@@ -21,6 +21,7 @@ import dimod
 import numpy as np
 
 from ..core.model import PortfolioQubo
+from ..core.quality import PROVEN_RTOL, gap_of
 from ..errors import InputError
 from .common import check_int, finish, subset_problem
 
@@ -33,9 +34,6 @@ __all__ = [
 ]
 
 MAX_SUBSETS = 5_000_000
-PROVEN_RTOL = 1e-9
-"""Beyond enumeration, the answer counts as proven optimal when its certified gap is at most
-this (relative, in the units of the energies returned)."""
 MAX_EXACT_BQM_VARIABLES = 20
 CHUNK = 200_000
 
@@ -258,8 +256,7 @@ class KSubsetExactSampler(dimod.Sampler):
             # BINARY terms): shift the bound by it, and measure the gap in the same units
             energy = float(sampleset.record.energy[0])
             lower = info["lower_bound"] + (energy - float(values[0]))
-            diff, scale = max(energy - lower, 0.0), max(abs(energy), abs(lower))
-            gap = diff / scale if scale else 0.0
+            gap = gap_of(energy, lower)
             sampleset.info.update(
                 lower_bound=lower, certified_gap=gap, proven_optimal=gap <= PROVEN_RTOL
             )

@@ -33,10 +33,11 @@ import yaml
 
 from ..core.decode import NoFeasibleSample, decode
 from ..core.model import PortfolioQubo
+from ..core.quality import PROVEN_RTOL, gap_of
 from ..core.returns import simple_returns
 from ..errors import InputError
 from ..solvers import get_solver, solve
-from ..solvers.certify import PROVEN_RTOL, certify, gap_of
+from ..solvers.certify import certify
 from .config import Config, load_config, validate_config
 from .settings import build_model, load_for_model
 

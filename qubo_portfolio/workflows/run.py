@@ -19,8 +19,7 @@ from ..core.metrics import equal_weights, portfolio_measures
 from ..core.model import PortfolioQubo
 from ..core.quality import enumeration_size, solution_quality
 from ..core.returns import simple_returns
-from ..solvers.certify import certify
-from ..solvers.exact import best_long_short, best_subsets
+from ..solvers.certify import certify, exact_optimum
 from .config import Config
 from .settings import SelectorSpec, in_sample_returns, load_for_model
 
@@ -58,9 +57,7 @@ def exact_objective(qubo: PortfolioQubo, max_work: float | None = None) -> float
     count = enumeration_size(qubo.num_assets, k, qubo.long_short)
     if count * k * (k + 1) / 2 > max_work:
         return None
-    best = best_long_short if qubo.long_short else best_subsets
-    _, values = best(qubo.A, k)
-    return float(values[0])
+    return exact_optimum(qubo)
 
 
 def run_experiment(cfg: Config) -> RunResult:
@@ -110,6 +107,7 @@ def run_experiment(cfg: Config) -> RunResult:
             decoded.best.legs,
             time_limit=cfg.solver.certify_time_limit,
             seed=cfg.solver.seed or 0,
+            optimum=quality["exact_objective"],  # enumerated already: not again
         )
         quality.update(
             {
