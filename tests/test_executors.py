@@ -55,3 +55,45 @@ def test_workers_without_the_package_or_with_another_version_are_refused():
         _check_workers(FakeClient(error=ModuleNotFoundError("qubo_portfolio")), "tcp://s:1")
     with pytest.raises(InputError, match="run qubo_portfolio 0.0.1, this is"):
         _check_workers(FakeClient({"tcp://a:1": "0.0.1"}), "tcp://s:1")
+
+
+class StaleClient:
+    """A client whose connection looks open and whose cached scheduler info still lists
+    workers, while the scheduler itself no longer answers (``reachable=False``)."""
+
+    status = "running"
+
+    def __init__(self, reachable: bool, workers: dict):
+        self.reachable, self.workers = reachable, workers
+        self.scheduler = self
+
+    def scheduler_info(self):  # the cache a dead scheduler leaves behind
+        return {"workers": {"tcp://127.0.0.1:1": {}}}
+
+    def identity(self, n_workers):
+        raise AssertionError("only called through sync")
+
+    def sync(self, fn, *args, callback_timeout=None, **kwargs):
+        assert fn == self.identity
+        if not self.reachable:
+            raise OSError("connection refused")
+        return {"workers": self.workers}
+
+
+@pytest.mark.parametrize(
+    ("reachable", "workers", "expected"),
+    [
+        (False, {}, "lost the Dask scheduler"),
+        (True, {}, "lost every Dask worker"),
+        (True, {"tcp://127.0.0.1:1": {}}, "dropped a task"),
+    ],
+)
+def test_a_closed_connection_is_explained_from_the_scheduler_asked_now(
+    reachable, workers, expected
+):
+    from distributed.comm.core import CommClosedError
+
+    from qubo_portfolio.workflows.executors import ExecutorLost, _explain
+
+    with pytest.raises(ExecutorLost, match=expected):
+        _explain(CommClosedError("in <TCP ...>"), StaleClient(reachable, workers), "tcp://x:1")

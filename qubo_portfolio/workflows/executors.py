@@ -287,7 +287,10 @@ def _collect(client, fn, tasks, shared_future, where) -> Iterator[tuple[int, Any
             if now - checked >= 1.0:  # the cluster is alive and has workers
                 checked = now
                 _check_alive(client, where)
-                if client.scheduler_info().get("workers"):
+                identity = _ask_scheduler(client)
+                if identity is None:
+                    raise ExecutorLost(f"lost the Dask scheduler at {where}: it does not answer")
+                if identity.get("workers"):
                     no_worker_since = None
                 elif no_worker_since is None:
                     no_worker_since = now
@@ -315,6 +318,18 @@ def _check_alive(client, where: str, cause: BaseException | None = None) -> None
         raise ExecutorLost(f"lost the Dask scheduler at {where}{detail}") from cause
 
 
+def _ask_scheduler(client) -> dict | None:
+    """The scheduler's identity (with its workers) asked now, or None when it does not answer.
+
+    ``client.scheduler_info()`` is not enough: when the scheduler is gone it swallows the
+    connection error and returns its last cached answer, workers included.
+    """
+    try:
+        return client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=5)
+    except (OSError, TimeoutError):
+        return None
+
+
 def _explain(exc: BaseException, client, where: str) -> None:
     """Raise :class:`ExecutorLost` when ``exc`` comes from the cluster, not from a task."""
     from concurrent.futures import CancelledError
@@ -327,10 +342,12 @@ def _explain(exc: BaseException, client, where: str) -> None:
         ) from exc
     if isinstance(exc, CancelledError | OSError) or "Comm" in type(exc).__name__:
         reason = getattr(exc, "reason", None) or type(exc).__name__
-        if client.status != "running" or "scheduler" in str(reason):
+        identity = None
+        if client.status == "running" and "scheduler" not in str(reason):
+            identity = _ask_scheduler(client)
+        if identity is None:
             raise ExecutorLost(f"lost the Dask scheduler at {where} ({reason})") from exc
-        workers = client.scheduler_info().get("workers")
-        if not workers:
+        if not identity.get("workers"):
             raise ExecutorLost(f"lost every Dask worker of {where} ({reason})") from exc
         raise ExecutorLost(f"the Dask cluster at {where} dropped a task ({reason})") from exc
 
