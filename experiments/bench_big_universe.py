@@ -1,7 +1,7 @@
 """Time and memory of `qubo-portfolio run` on a big synthetic universe, per stage.
 
     python experiments/bench_big_universe.py [--assets 3000] [--days 300] [--k 100]
-        [--reads 20] [--source DIR [--source DIR ...]] [--repeats 1]
+        [--reads 20] [--source DIR [--source DIR ...]] [--repeats 1] [--skip-stages]
 
 The config: ``data: {source: synthetic, synthetic: {assets: 3000, days: 300}}``, model
 ``k: 100`` (the rest as configs/default.yaml's defaults), the swap solver with 20 reads, plots
@@ -10,7 +10,8 @@ default; for a before/after, extract an older commit with
 ``git archive COMMIT qubo_portfolio | tar -x -C /tmp/before``) two fresh processes run:
 
 1. ``python -m qubo_portfolio.cli run CONFIG --out TMP``: the whole command as a user runs
-   it, wall time and peak resident memory (``ru_maxrss`` of the child);
+   it (``--repeats`` times, then the medians), wall time, CPU time and peak resident memory
+   (``ru_maxrss`` of the child);
 2. the same steps one by one in one process (``run_experiment``, then each file and figure
    of ``write_run``), each timed (wall and CPU seconds; the CPU of the workflow's stages is
    shared out by their wall times), with the process's peak memory after it (one figure
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,6 +127,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--reads", type=int, default=20)
     parser.add_argument("--source", action="append", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of the whole command")
     parser.add_argument("--skip-stages", action="store_true", help="only the whole command")
     opts = parser.parse_args()
     sources = opts.source or [HERE.parent]
@@ -162,11 +165,20 @@ def main() -> None:
                 "--out",
                 str(out),
             ]
-            wall, rss, cpu, _ = run_child(cli, source, tmp)
-            print(
-                f"{'whole `run` command':<32}{wall:>9.1f} s{rss:>10.0f} MB peak"
-                f"  ({cpu:.1f} s CPU; load average now {os.getloadavg()[0]:.1f})"
-            )
+            runs = []
+            for r in range(opts.repeats):
+                runs.append(run_child([*cli[:-1], f"{out}-{r}"], source, tmp)[:3])
+                wall, rss, cpu = runs[-1]
+                print(
+                    f"{'whole `run` command':<32}{wall:>9.1f} s{rss:>10.0f} MB peak"
+                    f"  ({cpu:.1f} s CPU; load average now {os.getloadavg()[0]:.1f})"
+                )
+            if opts.repeats > 1:
+                wall, rss, cpu = (statistics.median(col) for col in zip(*runs, strict=True))
+                print(
+                    f"{'median of ' + str(opts.repeats):<32}{wall:>9.1f} s{rss:>10.0f} MB peak"
+                    f"  ({cpu:.1f} s CPU)"
+                )
             if opts.skip_stages:
                 continue
             script = tmp / "stages.py"
