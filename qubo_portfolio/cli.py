@@ -319,13 +319,14 @@ def export(
     """Write the config's model to a file for other samplers (penalty BQM, CQM, LP, JSON)."""
     with user_errors(debug):
         from .core.returns import simple_returns
-        from .output.export import check_target, export_model, format_of
+        from .output.export import CLI_WORDS, check_target, export_model, format_of
         from .workflows.config import load_config
         from .workflows.settings import build_model, load_for_model
 
         cfg = load_config(config, set_)
-        check_target(out, force, format_)  # a folder, or an existing file without --force
-        fmt = format_of(out, format_)
+        # a folder, or an existing file without --force: refused before loading anything
+        check_target(out, force, format_, words=CLI_WORDS)
+        fmt = format_of(out, format_, words=CLI_WORDS)
         data = load_for_model(cfg.data, cfg.model)
         echo_dropped(data)
         qubo = build_model(simple_returns(data.prices), cfg.model)

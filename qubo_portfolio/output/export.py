@@ -52,26 +52,33 @@ _LP_CHARS = set(string.ascii_letters + string.digits + "'!\"#$%&(),.;?@_{}~")
 _LP_BAD_FIRST = set("eE." + string.digits)
 
 
-def format_of(path: str | Path, fmt: str | None = None) -> str:
+# How errors name the options: the command line's, or :func:`export_model`'s arguments.
+CLI_WORDS = {"out": "--out", "format": "--format", "force": "--force"}
+PYTHON_WORDS = {"out": "path", "format": "fmt", "force": "force=True"}
+
+
+def format_of(path: str | Path, fmt: str | None = None, *, words: dict = PYTHON_WORDS) -> str:
     """``fmt`` checked, or the format its suffix names (``.bqm``, ``.cqm``, ``.lp``, ``.json``).
 
     A suffix that names another format than ``fmt`` (``x.lp`` with ``bqm``) is refused; other
-    suffixes are free (``x.bin`` with ``bqm``).
+    suffixes are free (``x.bin`` with ``bqm``). ``words`` names the options in the errors
+    (:data:`CLI_WORDS` for the command line).
     """
     named = SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
         fmt = named
         if fmt is None:
             raise InputError(
-                f"cannot tell the format of {path} from its suffix: give --format "
+                f"cannot tell the format of {path} from its suffix: give {words['format']} "
                 f"({' | '.join(FORMATS)})"
             )
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r} (choose one of: {', '.join(FORMATS)})")
     if named is not None and named != fmt:
         raise InputError(
-            f"--out {path} has the suffix of format {named}, not of --format {fmt} (name it "
-            f"{Path(path).with_suffix(_suffix(fmt)).name}, or drop --format to write {named})"
+            f"{words['out']} {path} has the suffix of format {named}, not of {words['format']} "
+            f"{fmt} (name it {Path(path).with_suffix(_suffix(fmt)).name}, or drop "
+            f"{words['format']} to write {named})"
         )
     return fmt
 
@@ -132,17 +139,25 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
     }
 
 
-def check_target(path: Path, force: bool, fmt: str | None = None) -> None:
-    """Refuse a folder, an existing file unless ``force``, a path that cannot be created."""
+def check_target(
+    path: Path, force: bool, fmt: str | None = None, *, words: dict = PYTHON_WORDS
+) -> None:
+    """Refuse a folder, an existing file unless ``force``, a path that cannot be created.
+
+    ``words`` names the options in the errors (:data:`CLI_WORDS` for the command line).
+    """
 
     check_creatable(path)
+    out = words["out"]
     if path.is_dir():
         example = path / f"model{_suffix(fmt) if fmt in FORMATS else '.bqm'}"
         raise InputError(
-            f"--out {path} is a folder, not a file: give the FILE to write (e.g. --out {example})"
+            f"{out} {path} is a folder, not a file: give the FILE to write (e.g. {out} {example})"
         )
     if path.exists() and not force:
-        raise InputError(f"--out {path} exists (choose another --out, or --force to replace it)")
+        raise InputError(
+            f"{out} {path} exists (choose another {out}, or {words['force']} to replace it)"
+        )
 
 
 def _write_atomic(path: Path, force: bool, write) -> None:
