@@ -25,9 +25,25 @@ from .errors import InputError
 # never use (startup time), and the layers stay one-way (cli is the top).
 
 
+# Global flags a user may also type after the command (`qubo-portfolio run CONFIG --quiet`).
+GLOBAL_FLAGS = ("--quiet", "-q", "--verbose", "-v")
+
+
 class Group(TyperGroup):
     """The top-level help lists every command with the whole first line of its docstring
-    (click cuts it to the terminal width minus the names and adds "...")."""
+    (click cuts it to the terminal width minus the names and adds "..."); ``--quiet`` and
+    ``--verbose`` work after the command too."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        """Move :data:`GLOBAL_FLAGS` typed after the command (before any ``--``) in front."""
+        names = set(self.list_commands(ctx))
+        start = next((i for i, arg in enumerate(args) if arg in names), None)
+        if start is not None:
+            end = args.index("--") if "--" in args[start:] else len(args)
+            flags = [a for a in args[start:end] if a in GLOBAL_FLAGS]
+            rest = [a for a in args[start:end] if a not in GLOBAL_FLAGS]
+            args = [*flags, *args[:start], *rest, *args[end:]]
+        return super().parse_args(ctx, args)
 
     def format_commands(self, ctx, formatter) -> None:
         rows = []
@@ -60,13 +76,13 @@ app = App(
     add_completion=False,
     no_args_is_help=True,
     help="Pick an equal-weight portfolio of K' stocks out of K by solving a QUBO.\n\n"
-    "Global options go before the command: qubo-portfolio --quiet run CONFIG. "
+    "Global options go before or after the command: qubo-portfolio run CONFIG --quiet. "
     "Each command has its own --help.",
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
-# --quiet / --verbose (global options, before the command): quiet prints only errors and the
+# --quiet / --verbose (global options, before or after the command): quiet prints only errors and the
 # final "wrote DIR" line; verbose adds timings.
 VERBOSITY = {"level": 1}
 

@@ -91,9 +91,11 @@ def test_unknown_config_key_without_a_close_match_has_no_hint(tmp_path):
     assert "did you mean" not in result.output
 
 
-def test_quiet_prints_only_the_final_line(tmp_path):
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_prints_only_the_final_line(where, tmp_path):
     out = tmp_path / "q"
-    result = invoke("--quiet", "run", REPO / "configs" / "default.yaml", "--out", out, *FAST)
+    args = ["run", REPO / "configs" / "default.yaml", "--out", out, *FAST]
+    result = invoke(*(["-q", *args] if where == "before" else [*args, "--quiet"]))
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines() == [
         f"wrote {out}/ (summary.json, selection.csv, samples.csv, config.yaml, "
@@ -101,17 +103,24 @@ def test_quiet_prints_only_the_final_line(tmp_path):
     ]
 
 
-def test_verbose_prints_timings(tmp_path):
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_prints_timings(where, tmp_path):
     out = tmp_path / "v"
-    result = invoke("--verbose", "run", REPO / "configs" / "default.yaml", "--out", out, *FAST)
+    args = ["run", REPO / "configs" / "default.yaml", "--out", out, *FAST]
+    result = invoke(*(["--verbose", *args] if where == "before" else [*args, "-v"]))
     assert result.exit_code == 0, result.output
     assert "timings: compute" in result.output and "solve" in result.output
     assert "in-sample measures" in result.output
 
 
 def test_quiet_and_verbose_exclude_each_other():
-    result = invoke("--quiet", "--verbose", "solvers")
-    assert result.exit_code == 2
+    assert invoke("--quiet", "--verbose", "solvers").exit_code == 2
+    assert invoke("--quiet", "solvers", "--verbose").exit_code == 2
+
+
+def test_a_global_flag_after_a_double_dash_is_left_to_the_command():
+    result = invoke("solvers", "--", "--quiet")
+    assert result.exit_code == 2 and "--quiet" in result.output
 
 
 def _reserve(args):
