@@ -122,6 +122,7 @@ def run_experiment(cfg: Config) -> RunResult:
             }
         )
         timings["certify_seconds"] = certificate["bound_seconds"]
+        timings["certify_compile_seconds"] = certificate["compile_seconds"]
     return RunResult(
         cfg, data, used, qubo, sampleset, decoded, metrics, benchmark, timings, spread, quality
     )
