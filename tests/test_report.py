@@ -304,3 +304,21 @@ def test_config_yaml_reruns_to_the_same_answer(tmp_path, monkeypatch):
     assert again["objective"] == first["objective"]
     assert again["quality"] == first["quality"]
     assert yaml.safe_load((elsewhere / "again" / "config.yaml").read_text()) == config
+
+
+def test_the_sweep_page_shows_1_over_n_measured_like_a_run(folders, tmp_path):
+    """benchmark.json holds 1/N of all K on the sweep's in-sample days; a `run` of the same
+    config measures the same 1/N (an independent path), and the page shows it."""
+    bench = json.loads((folders["sweep"] / "benchmark.json").read_text())["equal_weight"]
+    assert [b["label"] for b in bench] == ["1/N of all 10"]
+    raw = yaml.safe_load((folders["sweep"] / "config.yaml").read_text())
+    config = write_yaml(tmp_path / "one.yaml", {k: v for k, v in raw.items() if k != "sweep"})
+    result = invoke("run", config, "--out", tmp_path / "run", "--set", "report.plots=false")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert bench[0]["measures"] == pytest.approx(summary["benchmark"]["metrics"], rel=1e-12)
+    assert bench[0]["in_sample"]["start"] == summary["in_sample"]["start"]
+    page = (folders["sweep"] / "report.html").read_text()
+    row = page[page.index('<tr class="benchmark">') :].split("</tr>")[0]
+    assert "1/N of all 10" in row
+    assert f"{bench[0]['measures']['sharpe']:.3f}" in row

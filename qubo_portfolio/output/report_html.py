@@ -109,6 +109,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
 td.gap { text-align: center; color: var(--muted); }
 table.kv th { white-space: nowrap; padding-right: 18px; }
 tr.best td { background: #eef7ee; }
+tr.benchmark td { background: #f4f4f8; font-style: italic; }
 figure { margin: 16px 0 22px; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
@@ -779,9 +780,27 @@ def sweep_report(folder: Path) -> tuple[str, list[tuple[str, str, str]]]:
                     str(row["tickers"]).replace(";", ", "),
                 ]
             )
+    bench_path = folder / "benchmark.json"  # absent in folders of older versions
+    benchmarks = (_read_json(bench_path) if bench_path.exists() else {}).get("equal_weight") or []
+    for bench in benchmarks:  # 1/N of all K, measured on the same in-sample rows
+        measures = bench.get("measures") or {}
+        selection_rows.append(
+            [
+                *(num(None) for _ in group_keys),
+                *([num(None)] if penalty else []),
+                num(None),
+                num(None),
+                num(measures.get("annualized_mean"), ".4f"),
+                num(measures.get("annualized_volatility"), ".4f"),
+                num(measures.get("sharpe"), ".3f"),
+                str(bench.get("label", "1/N")),
+            ]
+        )
+    first_bench = len(selection_rows) - len(benchmarks)
     by = f" per {', '.join(group_keys)}" if group_keys else ""
     selection = para(
-        f"The lowest objective{by} over {'penalties and ' if penalty else ''}seeds, in sample."
+        f"The lowest objective{by} over {'penalties and ' if penalty else ''}seeds, in sample"
+        + (", and 1/N of all assets on the same days." if benchmarks else ".")
     ) + table(
         [
             *group_keys,
@@ -795,6 +814,7 @@ def sweep_report(folder: Path) -> tuple[str, list[tuple[str, str, str]]]:
         ],
         selection_rows,
         "selection",
+        row_class=lambda i: "benchmark" if i >= first_bench else None,
     )
     notes = []
     empty = [r for r in summary_rows if r[len(keys) + 2].text == "-"]

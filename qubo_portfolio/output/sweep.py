@@ -18,6 +18,7 @@ from ..workflows.sweep import (
     SweepResult,
     plural,
 )
+from .files import write_json
 from .plots import sweep as plots
 from .report_html import finish_folder
 
@@ -145,11 +146,40 @@ def with_gaps(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
+BENCHMARK_FILE = "benchmark.json"
+
+
+def benchmark_payload(result: SweepResult) -> dict[str, Any]:
+    """1/N of all K assets per data/window scheme, measured in sample like each row of
+    results.csv: ``{"equal_weight": [{label, assets, in_sample: {start, end, days}, measures}]}``.
+    """
+    rows = []
+    for i, scheme in enumerate(result.schemes):
+        dates = scheme.in_sample.index
+        rows.append(
+            {
+                "label": f"1/N of all {len(scheme.moments.tickers)}"
+                + (f" (scheme {i + 1})" if len(result.schemes) > 1 else ""),
+                "assets": len(scheme.moments.tickers),
+                "in_sample": {
+                    "start": dates[0].date().isoformat(),
+                    "end": dates[-1].date().isoformat(),
+                    "days": len(dates),
+                },
+                "measures": dict(scheme.benchmark),
+            }
+        )
+    return {"equal_weight": rows}
+
+
 def write_sweep(result: SweepResult, plots: bool = True) -> list[Path]:
     """The files beside results.csv and sweep.json: the figures (:func:`write_sweep_plots`,
-    when ``plots``), then ``config.yaml``, ``environment.json`` and ``report.html``, each
-    written atomically (the sweep folder is written in place, to be resumable)."""
+    when ``plots``), ``benchmark.json`` (:func:`benchmark_payload`), then ``config.yaml``,
+    ``environment.json`` and ``report.html``, each written atomically (the sweep folder is
+    written in place, to be resumable)."""
     written = write_sweep_plots(result) if plots else []
+    write_json(result.out / BENCHMARK_FILE, benchmark_payload(result))
+    written.append(result.out / BENCHMARK_FILE)
     return written + finish_folder(result.out, result.plan.config, "sweep")
 
 
