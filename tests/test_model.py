@@ -186,3 +186,25 @@ def test_calendar_lookback_gives_the_same_number_of_windows_on_every_date():
         counts.add(qubo.num_windows)
         assert qubo.windows[-1].last_date == end
     assert counts == {(180 - 30) // 15 + 1}
+
+
+@pytest.mark.parametrize("index", ["dates", "integers"])
+def test_returns_that_would_overflow_are_refused_by_name_without_warnings(index):
+    """The Python API checks what the CLI's data step checks: a return whose square overflows
+    the covariance is an InputError naming the ticker and the row, and no numpy warning."""
+    import warnings
+
+    returns = make_returns(100, 6, seed=4)
+    if index == "integers":
+        returns = returns.reset_index(drop=True)
+    returns.iloc[50, 2] = 1e200
+    where = returns.index[50]
+    where = where.date().isoformat() if index == "dates" else "50"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            InputError, match=f"return of {returns.columns[2]} on {where} is 1e\\+200"
+        ):
+            build_qubo(returns, k=3, xi=0.5, windows={"length": 30, "step": 10})
+    returns.iloc[50, 2] = 1e100  # large but finite moments: built
+    assert np.isfinite(build_qubo(returns, k=3, xi=0.5, windows={"length": 30, "step": 10}).A).all()

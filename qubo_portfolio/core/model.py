@@ -89,6 +89,21 @@ class WindowMoments:
         return len(self.windows)
 
 
+def _check_overflow(returns: pd.DataFrame, values: np.ndarray) -> None:
+    """Refuse a return ``r`` with ``4 L r^2`` beyond float64 (``L`` rows): it can make a
+    covariance infinite. Names the first such ticker and date."""
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(values * values * (4.0 * len(values)))
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        ticker, when = returns.columns[j], returns.index[i]
+        date = when.date().isoformat() if isinstance(when, pd.Timestamp) else str(when)
+        raise InputError(
+            f"the return of {ticker} on {date} is {values[i, j]:.3g}: the covariance would "
+            f"overflow (check the prices of {ticker} around {date}, or leave {ticker} out)"
+        )
+
+
 def window_moments(
     returns: pd.DataFrame,
     windows: Sequence[Window],
@@ -116,6 +131,7 @@ def window_moments(
             f"returns have missing values for {', '.join(map(str, bad[:5]))}"
             f"{' ...' if len(bad) > 5 else ''} (use data.missing: drop_assets)"
         )
+    _check_overflow(returns, values)
     m = len(windows)
     plain_cov = covariance == "empirical" and not params["covariance"]
     plain_mu = expected_returns == "empirical" and not params["expected_returns"]
@@ -147,6 +163,12 @@ def window_moments(
     else:
         cov_mean = cov_sum / m
     cov_mean = (cov_mean + cov_mean.T) / 2
+    if not (np.isfinite(cov_mean).all() and np.isfinite(mu_all).all()):
+        raise InputError(
+            f"the {covariance} covariance / {expected_returns} expected returns of these "
+            "returns are not finite (check the prices for extreme moves, or choose another "
+            "model.covariance)"
+        )
     return WindowMoments(
         tickers=tuple(str(c) for c in returns.columns),
         windows=tuple(windows),
