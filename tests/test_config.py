@@ -56,3 +56,42 @@ def test_missing_file_and_bad_override(tmp_path):
 def test_validate_config_round_trips():
     cfg = validate_config({"model": {"k": 2}})
     assert validate_config(cfg.model_dump()) == cfg
+
+
+@pytest.mark.parametrize("key", ["data.start", "data.end", "backtest.start", "backtest.end"])
+@pytest.mark.parametrize(
+    "text", ["01.06.2017", "01/06/2017", "06/01/2017", "2017/06/01", "20170601"]
+)
+def test_config_dates_other_than_iso_are_refused_not_guessed(tmp_path, key, text):
+    """01.06.2017 could be the 1st of June or the 6th of January: never guessed."""
+    with pytest.raises(InputError, match=f"{key}: '{text}' is not a date written YYYY-MM-DD"):
+        load_config(write(tmp_path, "model:\n  k: 3\n"), [f"{key}='{text}'"])
+
+
+@pytest.mark.parametrize(
+    ("value", "iso"), [("2017-06-01", "2017-06-01"), ("'2017-06-01'", "2017-06-01")]
+)
+def test_iso_config_dates_are_kept_as_iso_text(tmp_path, value, iso):
+    cfg = load_config(write(tmp_path, f"model:\n  k: 3\ndata:\n  start: {value}\n"))
+    assert cfg.data.start == iso
+    with pytest.raises(InputError, match="not a date written YYYY-MM-DD"):
+        load_config(write(tmp_path, "model:\n  k: 3\ndata:\n  start: '2017-02-30'\n"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.k=2.5", "--set model.k=2.5: model.k is 2.5: give a whole number"),
+        ("model.xi=abc", "--set model.xi=abc: model.xi is 'abc': give a number"),
+        (
+            "report.plots=maybe",
+            "--set report.plots=maybe: report.plots is 'maybe': give true or false",
+        ),
+        ("model.xii=1", r"--set model.xii=1: unknown key model.xii \(did you mean model.xi\?"),
+    ],
+)
+def test_an_error_in_a_set_option_names_the_option_not_the_file(tmp_path, override, message):
+    with pytest.raises(InputError, match=message):
+        load_config(write(tmp_path, "model:\n  k: 3\n"), [override])
+    with pytest.raises(InputError, match=r"c.yaml: model.k is 2.5: give a whole number"):
+        load_config(write(tmp_path, "model:\n  k: 2.5\n"))

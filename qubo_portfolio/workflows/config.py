@@ -26,21 +26,30 @@ from pydantic import (
 
 from ..errors import InputError
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 def date_text(value: Any) -> Any:
     """A config date as ISO text; YAML reads an unquoted 2020-01-31 as a ``date`` already.
 
-    Text that is not a calendar date raises (pydantic turns it into one config error line).
+    Only ``YYYY-MM-DD`` is accepted: ``01.06.2017`` or ``01/06/2017`` could be the 1st of June
+    or the 6th of January, so other spellings raise instead of being guessed (pydantic turns
+    the error into one config error line).
     """
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        import pandas as pd
-
         try:
-            pd.Timestamp(value)
-        except (ValueError, TypeError):
-            raise ValueError(f"{value!r} is not a calendar date (use YYYY-MM-DD)") from None
+            if not _ISO_DATE.fullmatch(value.strip()):
+                raise ValueError
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a date written YYYY-MM-DD (config dates are ISO, e.g. "
+                "2017-06-01 for the 1st of June; other orders are not guessed)"
+            ) from None
     return value
 
 
@@ -434,9 +443,32 @@ def did_you_mean(location: tuple | list) -> str:
     return f"did you mean {'.'.join([*section, matches[0]])}? " if matches else ""
 
 
-def _describe(error: dict, source: str) -> str:
+# what a value of the wrong type should have been, by pydantic's error type prefix
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text",
+    "list": "a list",
+    "dict": "a mapping",
+}
+
+
+def _origin(location: str, overrides: dict[str, str]) -> str | None:
+    """The ``--set`` text that set ``location`` (or a section holding it, or a key in it)."""
+    for key, text in overrides.items():
+        if location == key or location.startswith(key + ".") or key.startswith(location + "."):
+            return f"--set {text}"
+    return None
+
+
+def _describe(error: dict, source: str, overrides: dict[str, str] | None = None) -> str:
     location = ".".join(str(p) for p in error["loc"])
+    source = _origin(location, overrides or {}) or source
     kind = error["type"]
+    expected = _EXPECTED.get(kind.split("_")[0])
+    if expected is not None and kind.endswith(("_parsing", "_type", "_from_float")):
+        return f"{source}: {location} is {error.get('input')!r}: give {expected}"
     if kind == "extra_forbidden":
         hint = did_you_mean(error["loc"])
         return (
@@ -450,15 +482,21 @@ def _describe(error: dict, source: str) -> str:
     return f"{source}: {message}"
 
 
-def validate_config(raw: Any, source: str = "config") -> Config:
-    """Validate a parsed mapping; raise one-line :class:`InputError` on the first problem."""
+def validate_config(
+    raw: Any, source: str = "config", overrides: dict[str, str] | None = None
+) -> Config:
+    """Validate a parsed mapping; raise one-line :class:`InputError` on the first problem.
+
+    ``overrides``: ``{dotted key: "KEY=VALUE"}`` of the ``--set`` options applied to ``raw``,
+    so that an error in one of them names it instead of the file.
+    """
     if not isinstance(raw, dict):
         raise InputError(f"{source}: expected a YAML mapping with data/model/solver/report keys")
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        raise InputError(_describe(errors[0], source)) from exc
+        raise InputError(_describe(errors[0], source, overrides)) from exc
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -484,6 +522,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a YAML mapping with data/model/solver/report keys")
+    applied = {}
     for text in overrides or []:
-        set_dotted(raw, *parse_override(text))
-    return validate_config(raw, str(path))
+        key, value = parse_override(text)
+        set_dotted(raw, key, value)
+        applied[key] = text
+    return validate_config(raw, str(path), applied)
