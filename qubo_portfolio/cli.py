@@ -480,6 +480,8 @@ def bench(
             BenchCase,
             bench_config,
             bench_instance,
+            dropped_option_notes,
+            in_option_terms,
             run_bench,
         )
 
@@ -503,8 +505,16 @@ def bench(
         force = force or reserved
         try:
             check_out_dir(out, force)
-            instance = bench_instance(cfg, stem, penalty_scale)
-            echo_dropped(instance.data_report)
+            if config is not None:
+                instance = bench_instance(cfg, stem, penalty_scale)
+                echo_dropped(instance.data_report)
+            else:  # the instance comes from options: name those in messages
+                try:
+                    instance = bench_instance(cfg, stem, penalty_scale)
+                except InputError as exc:
+                    raise InputError(in_option_terms(str(exc))) from exc
+                for note in dropped_option_notes(instance.data_report):
+                    typer.echo(note, err=True)
             say(
                 f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
                 err=True,

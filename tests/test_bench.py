@@ -135,3 +135,33 @@ def test_bench_uses_an_absolute_penalty_when_given():
     assert strong.table.set_index("solver").loc["exact-bqm", "feasible_fraction"] == 1.0
     none = run_bench(qubo, cases, reads=1, repeats=1, penalty_scale=1.0, penalty=0.0)
     assert none.table.set_index("solver").loc["exact-bqm", "feasible_fraction"] == 0.0
+
+
+def test_bench_without_a_config_names_its_options_in_messages(tmp_path):
+    """--prices / --synthetic set the instance by options: errors and notes name those
+    options (--k, --window-length, --max-gap), not config keys the user cannot set."""
+    dates = pd.bdate_range("2021-01-04", periods=160)
+    rng = np.random.default_rng(0)
+    prices = pd.DataFrame(
+        100 * np.exp(np.cumsum(rng.normal(0, 0.01, (160, 6)), axis=0)),
+        index=pd.Index(dates, name="date"),
+        columns=[f"S{i}" for i in range(6)],
+    )
+    prices.iloc[150, 2] = np.nan  # one gap in the span used
+    path = tmp_path / "prices.csv"
+    prices.to_csv(path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "--prices", str(path), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --k = 30 is out of range: choose 1 <= k < 5 (the number of assets)"
+    ]
+    args = ["bench", "--prices", str(path), "--k", "2", "--solver", "exact", "--repeats", "1"]
+    result = runner.invoke(app, [*args, "--reads", "1", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "note: asset S2 dropped" in result.stderr and "--max-gap N fills gaps" in result.stderr
+    assert "data.max_gap" not in result.stderr
+    result = runner.invoke(
+        app, ["bench", "--synthetic", "8", "--window-length", "0", "--out", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2 and "--window-length = 0 must be" in result.stderr

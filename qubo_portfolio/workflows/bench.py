@@ -384,9 +384,43 @@ def bench_config(
             "step": 10 if window_step is None else window_step,
         },
     }
-    cfg = validate_config({"data": data, "model": model}, "bench options")
+    try:
+        cfg = validate_config({"data": data, "model": model}, "bench options")
+    except InputError as exc:
+        raise InputError(in_option_terms(str(exc))) from exc
     stem = Path(prices).name.split(".")[0] if prices is not None else f"synthetic{synthetic}"
     return cfg, stem
+
+
+# Without a CONFIG the instance comes from options: messages name those, not config keys.
+OPTION_OF_KEY = {
+    "data.max_gap": "--max-gap",
+    "model.windows.length": "--window-length",
+    "model.windows.step": "--window-step",
+    "windows.length": "--window-length",
+    "windows.step": "--window-step",
+    "model.lookback": "--lookback",
+    "model.k": "--k",
+    "model.xi": "--xi",
+}
+
+
+def in_option_terms(message: str) -> str:
+    """``message`` with the config keys a bench without a CONFIG sets by options named as those
+    options (``model.k = 30 is out of range`` -> ``--k = 30 is out of range``)."""
+    for key, option in OPTION_OF_KEY.items():
+        message = message.replace(key, option)
+    return message
+
+
+def dropped_option_notes(report: dict) -> list[str]:
+    """:func:`~qubo_portfolio.core.data.dropped_notes` for ``bench --prices``: the fix is
+    ``--max-gap`` (or a CONFIG for ``data.start`` and ``data.missing``)."""
+    return [
+        f"note: asset {ticker} dropped: {why} (--max-gap N fills gaps of up to N rows; for "
+        "data.start or data.missing: keep, bench a CONFIG)"
+        for ticker, why in (report.get("dropped_assets") or {}).items()
+    ]
 
 
 @dataclass(frozen=True)
