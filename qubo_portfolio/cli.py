@@ -87,21 +87,42 @@ app = App(
 VERBOSITY = {"level": 1}
 
 
+def echo(text: str = "", err: bool = False) -> None:
+    """Print a line; when the reader of stdout has gone (``| head``), print nothing more and
+    let the command finish its work (its results are files, not this output)."""
+    try:
+        typer.echo(text, err=err)
+    except BrokenPipeError:
+        _silence(sys.stderr if err else sys.stdout)
+
+
+def _silence(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (so its flush at exit cannot fail)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def say(text: str = "", err: bool = False) -> None:
     """Print unless --quiet."""
     if VERBOSITY["level"] >= 1:
-        typer.echo(text, err=err)
+        echo(text, err=err)
 
 
 def detail(text: str) -> None:
     """Print on stderr with --verbose only."""
     if VERBOSITY["level"] >= 2:
-        typer.echo(text, err=True)
+        echo(text, err=True)
 
 
 def done(text: str) -> None:
     """The final line (always printed)."""
-    typer.echo(text.lstrip("\n") if VERBOSITY["level"] < 1 else text)
+    echo(text.lstrip("\n") if VERBOSITY["level"] < 1 else text)
 
 
 def _print_version(value: bool) -> None:
@@ -183,6 +204,9 @@ def user_errors(debug: bool) -> Iterator[None]:
             raise
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except BrokenPipeError:  # the reader of the output went away mid-command: stop quietly
+        _silence(sys.stdout)
+        raise typer.Exit(141) from None
     except OSError as exc:  # reading or writing: no space, no permission, read-only, ...
         if debug:
             raise
@@ -219,7 +243,7 @@ def echo_dropped(data: object) -> None:
 
     report = getattr(data, "report", data)
     for note in dropped_notes(report if isinstance(report, dict) else {}):
-        typer.echo(note, err=True)
+        echo(note, err=True)
 
 
 def run_and_write(
@@ -399,7 +423,7 @@ def data(
 
         cfg = load_config(config, set_)
         result = inspect_config(cfg, str(config))
-        typer.echo(inspection_json(result) if json_ else inspection_text(result))
+        echo(inspection_json(result) if json_ else inspection_text(result))
 
 
 @app.command()
@@ -514,7 +538,7 @@ def bench(
                 except InputError as exc:
                     raise InputError(in_option_terms(str(exc))) from exc
                 for note in dropped_option_notes(instance.data_report):
-                    typer.echo(note, err=True)
+                    echo(note, err=True)
             say(
                 f"{instance.description}; {len(cases)} solvers x {repeats} repeats x {reads} reads",
                 err=True,
@@ -660,7 +684,7 @@ def report(
 
         kind = detect_kind(folder)
         path = write_report(folder, kind)
-        typer.echo(f"wrote {path} ({kind} report, {path.stat().st_size / 1e3:.0f} kB)")
+        echo(f"wrote {path} ({kind} report, {path.stat().st_size / 1e3:.0f} kB)")
 
 
 def main() -> None:

@@ -225,3 +225,20 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path, con
     other.mkdir()
     removed = remove_stale_staging(parent)
     assert removed == [alive] and not alive.exists() and other.exists()
+
+
+def test_a_reader_that_goes_away_does_not_fail_the_run(tmp_path, config):
+    """`qubo-portfolio run ... | head -1`: every print hits a closed pipe (we close our end
+    before it prints anything); the run still writes its folder and exits 0, silently."""
+    out = tmp_path / "piped"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qubo_portfolio.cli", "run", str(config), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert "error" not in err and "Traceback" not in err
+    assert (out / "summary.json").is_file() and (out / "report.html").is_file()
