@@ -498,7 +498,7 @@ def _final_bound(tree: _Tree, root_value: float) -> float:
     return lower
 
 
-def _certificate(best: float, lower: float, rtol: float) -> tuple[bool, float]:
+def _optimality_gap(best: float, lower: float, rtol: float) -> tuple[bool, float]:
     """``(proven, gap)``: proven when ``best - lower <= rtol |best|``; the gap
     ``(best - lower) / |best|`` (at ``best = 0``: 0 if proven, else inf), not clamped."""
     proven = best - lower <= rtol * abs(best)
@@ -589,7 +589,7 @@ def branch_and_bound(
 
     open_nodes = len(tree.heap)
     lower = _final_bound(tree, root.value)
-    proven, gap = _certificate(tree.best, lower, rtol)
+    proven, gap = _optimality_gap(tree.best, lower, rtol)
     seconds = time.perf_counter() - t_start
     tree.history.append((seconds, lower, tree.best))
     x_out = np.asarray(tree.best_x, dtype=np.float64)
