@@ -966,48 +966,105 @@ def shor_bound(
     """
     t0 = time.perf_counter()
     A, k, twin = check_problem(A, k, twin)
-    n = A.shape[0]
-    scale = float(np.max(np.abs(A)))
-    if scale == 0.0:
-        scale = 1.0
-    As = A / scale
+    scale = _sdp_scale(A)
     if solver is None:
         solver = "BPM"
     solver = solver.upper()
-    pi = np.flatnonzero((twin >= 0) & (np.arange(n) < twin))
+    pairs = _first_legs(twin)
     if solver == "BPM":
-        C = np.zeros((n + 1, n + 1))
-        C[1:, 1:] = As
-        t_solve = time.perf_counter()
-        yv, bpm_info = _boundary_point(
-            C, k, twin, max_iters=max_iters or 2000, tol=eps or 1e-6, time_limit=time_limit
+        u, w, solver_value, info = _shor_dual_bpm(
+            A / scale, k, twin, pairs, scale, max_iters=max_iters, eps=eps, time_limit=time_limit
         )
-        t_solve = time.perf_counter() - t_solve
-        u = yv[1 : n + 1] * scale
-        w = None
-        if pi.size:
-            w = np.zeros(n)
-            w[pi] = yv[2 * n + 2 :] / 2 * scale
-            w[twin[pi]] = w[pi]
-        return _shor_from_dual(
-            A,
+    else:
+        u, w, solver_value, info = _shor_dual_cvxpy(
+            A / scale,
             k,
-            u,
-            w,
             twin,
-            t0,
-            bpm_info["objective"] * scale,
-            {"solver": solver, "solver_seconds": t_solve, "bpm": bpm_info},
+            pairs,
+            scale,
+            solver=solver,
+            eps=eps,
+            max_iters=max_iters,
+            time_limit=time_limit,
+            verbose=verbose,
         )
+    return _shor_from_dual(A, k, u, w, twin, t0, solver_value, info)
+
+
+def _sdp_scale(A: np.ndarray) -> float:
+    """``max |A_ij|`` (1 for a zero matrix): the SDP is solved on ``A / scale``."""
+    scale = float(np.max(np.abs(A)))
+    if scale == 0.0:
+        scale = 1.0
+    return scale
+
+
+def _first_legs(twin: np.ndarray) -> np.ndarray:
+    """The variables ``i < twin[i]``: one per long/short pair (empty for long only)."""
+    n = twin.size
+    return np.flatnonzero((twin >= 0) & (np.arange(n) < twin))
+
+
+def _pair_shift(n: int, pairs: np.ndarray, twin: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The pair shift w: ``values`` on both legs of each pair (first legs ``pairs``), 0 else."""
+    w = np.zeros(n)
+    w[pairs] = values
+    w[twin[pairs]] = w[pairs]
+    return w
+
+
+def _shor_dual_bpm(
+    As: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    pairs: np.ndarray,
+    scale: float,
+    *,
+    max_iters: int | None,
+    eps: float | None,
+    time_limit: float | None,
+) -> tuple[np.ndarray, np.ndarray | None, float, dict[str, Any]]:
+    """The shift ``(u, w)`` from the boundary point method's dual (:func:`_boundary_point`)
+    on the scaled ``As``, in ``A``'s units, with the solver's value and info."""
+    n = As.shape[0]
+    C = np.zeros((n + 1, n + 1))
+    C[1:, 1:] = As
+    t_solve = time.perf_counter()
+    yv, bpm_info = _boundary_point(
+        C, k, twin, max_iters=max_iters or 2000, tol=eps or 1e-6, time_limit=time_limit
+    )
+    t_solve = time.perf_counter() - t_solve
+    u = yv[1 : n + 1] * scale
+    w = None
+    if pairs.size:
+        w = _pair_shift(n, pairs, twin, yv[2 * n + 2 :] / 2 * scale)
+    info = {"solver": "BPM", "solver_seconds": t_solve, "bpm": bpm_info}
+    return u, w, bpm_info["objective"] * scale, info
+
+
+def _shor_problem(As: np.ndarray, k: int, twin: np.ndarray, pairs: np.ndarray) -> tuple[Any, list]:
+    """The Shor SDP in cvxpy and its constraints (``cons[1]`` is ``diag X = x``, the last one
+    ``X_(i, twin i) = 0`` when there are pairs)::
+
+        min <As, X>  s.t.  Y = [[1, x^T], [x, X]] PSD,  diag X = x,  sum x = K',  X 1 = K' x
+    """
     import cvxpy as cp
 
+    n = As.shape[0]
     Y = cp.Variable((n + 1, n + 1), PSD=True)
     x = Y[0, 1:]
     X = Y[1:, 1:]
     cons = [Y[0, 0] == 1, cp.diag(X) == x, cp.sum(x) == k, X @ np.ones(n) == k * x]
-    if pi.size:
-        cons.append(X[pi, twin[pi]] == 0)
+    if pairs.size:
+        cons.append(X[pairs, twin[pairs]] == 0)
     prob = cp.Problem(cp.Minimize(cp.sum(cp.multiply(As, X))), cons)
+    return prob, cons
+
+
+def _cvxpy_options(
+    solver: str, eps: float | None, max_iters: int | None, time_limit: float | None
+) -> dict[str, Any]:
+    """Tolerances, iteration cap and time limit in the words of SCS or Clarabel."""
     opts: dict[str, Any] = {}
     if solver == "SCS":
         opts = {"eps": eps or 1e-6, "max_iters": max_iters or 100000}
@@ -1018,6 +1075,29 @@ def shor_bound(
         opts = {"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
         if time_limit is not None:
             opts["time_limit"] = max(float(time_limit), 0.1)
+    return opts
+
+
+def _shor_dual_cvxpy(
+    As: np.ndarray,
+    k: int,
+    twin: np.ndarray,
+    pairs: np.ndarray,
+    scale: float,
+    *,
+    solver: str,
+    eps: float | None,
+    max_iters: int | None,
+    time_limit: float | None,
+    verbose: bool,
+) -> tuple[np.ndarray, np.ndarray | None, float | None, dict[str, Any]]:
+    """The shift ``(u, w)`` from the duals of :func:`_shor_problem` solved by cvxpy on the
+    scaled ``As``, in ``A``'s units, with the solver's value and info."""
+    import cvxpy as cp
+
+    n = As.shape[0]
+    prob, cons = _shor_problem(As, k, twin, pairs)
+    opts = _cvxpy_options(solver, eps, max_iters, time_limit)
     t_solve = time.perf_counter()
     try:
         prob.solve(solver=solver, verbose=verbose, **opts)
@@ -1031,28 +1111,19 @@ def shor_bound(
     # certification below checks the resulting matrix anyway)
     u = -np.asarray(y, dtype=np.float64).ravel() * scale
     w = None
-    if pi.size:
+    if pairs.size:
         z = np.asarray(cons[-1].dual_value, dtype=np.float64).ravel() * scale
-        w = np.zeros(n)
         # <A, X> + sum_p z_p X_(i,t): the pair term in B is +z_p/2 on both (i,t) and (t,i),
         # i.e. B = A - diag(u) + Z  <=>  W_(i,t) = -z_p / 2 ... on each triangle
-        w[pi] = -z / 2
-        w[twin[pi]] = -z / 2
-    return _shor_from_dual(
-        A,
-        k,
-        u,
-        w,
-        twin,
-        t0,
-        float(prob.value) * scale if prob.value is not None else None,
-        {
-            "solver": solver,
-            "status": prob.status,
-            "solver_seconds": t_solve,
-            "solver_options": opts,
-        },
-    )
+        w = _pair_shift(n, pairs, twin, -z / 2)
+    solver_value = float(prob.value) * scale if prob.value is not None else None
+    info = {
+        "solver": solver,
+        "status": prob.status,
+        "solver_seconds": t_solve,
+        "solver_options": opts,
+    }
+    return u, w, solver_value, info
 
 
 def _shor_from_dual(

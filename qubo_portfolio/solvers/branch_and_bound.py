@@ -34,6 +34,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,9 @@ import numpy as np
 from ..errors import InputError
 from .bounds import (
     EPS,
+    ConvexRelaxation,
     LowerBound,
+    RelaxationSolution,
     certified_bound,
     check_problem,
     convex_relaxation,
@@ -310,6 +313,199 @@ def _fix_by_reduced_costs(
     return lo, hi, dropped
 
 
+@dataclass
+class _Tree:
+    """The state of the best-first search over nodes ``lo <= x <= hi``.
+
+    ``heap`` holds the open nodes as ``(bound, tie-break, lo, hi, warm start)``; ``best`` and
+    ``best_x`` the incumbent; ``pruned_min`` the smallest bound of a node pruned within the
+    tolerance (bound < best); ``history`` the global bound and incumbent as they moved.
+    """
+
+    A: np.ndarray
+    k: int
+    twin: np.ndarray
+    rel: ConvexRelaxation
+    rtol: float
+    gamma: float
+    node_iterations: int
+    node_rtol: float
+    best: float
+    best_x: np.ndarray
+    t_start: float
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    counter: Iterator[int] = field(default_factory=itertools.count)
+    history: list[tuple[float, float, float]] = field(default_factory=list)
+    global_lb: float = -np.inf
+    nodes: int = 0
+    pruned_min: float = np.inf
+    time_hit: bool = False
+
+    def cut(self) -> float:
+        """Nodes bounded at or above this are pruned: ``best - rtol |best|``."""
+        return self.best - self.rtol * abs(self.best)
+
+    def offer(self, x: np.ndarray) -> None:
+        """Make the feasible selection ``x`` the incumbent if its ``x^T A x`` is lower."""
+        val = float(x @ self.A @ x)
+        if val < self.best:
+            self.best, self.best_x = val, x
+
+    def prune(self, bound: float) -> None:
+        """Account for a node (or fixing) dropped with this bound."""
+        self.pruned_min = min(self.pruned_min, bound)
+
+    def push(self, bound: float, lo: np.ndarray, hi: np.ndarray, x: np.ndarray) -> None:
+        """Open a node; ``x`` warm-starts its relaxation."""
+        heapq.heappush(self.heap, (bound, next(self.counter), lo, hi, x))
+
+    def record(self, lower: float) -> None:
+        """Add ``(seconds, lower, best)`` to the history."""
+        self.history.append((time.perf_counter() - self.t_start, lower, self.best))
+
+    def open_root(self, root: LowerBound) -> None:
+        """The root node (nothing fixed, warm-started at the root bound's minimizer)."""
+        n = self.A.shape[0]
+        lo0 = np.zeros(n, dtype=np.int8)
+        hi0 = np.ones(n, dtype=np.int8)
+        x_root = root.x if root.x is not None else np.full(n, self.k / n)
+        self.push(root.value, lo0, hi0, x_root)
+        self.global_lb = min(root.value, self.best)
+        self.record(self.global_lb)
+
+    def raise_bound(self, lb: float) -> None:
+        """The popped node's bound is the global bound now (best bound first): record a rise."""
+        if lb > self.global_lb:
+            self.global_lb = min(lb, self.best)
+            self.record(self.global_lb)
+
+
+def _explore(tree: _Tree, deadline: float) -> None:
+    """Pop nodes best bound first until none can beat the incumbent or time runs out."""
+    while tree.heap:
+        if tree.heap[0][0] >= tree.cut():
+            tree.prune(tree.heap[0][0])
+            tree.heap = []
+            break
+        if time.perf_counter() >= deadline:
+            tree.time_hit = True
+            break
+        lb, _, lo, hi, xw = heapq.heappop(tree.heap)
+        tree.raise_bound(lb)
+        _process(tree, lb, lo, hi, xw)
+
+
+def _settled(tree: _Tree, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether the node needs no bound: infeasible, or a leaf (offered as incumbent)."""
+    leaf = _leaf(lo, hi, tree.k, tree.twin)
+    if leaf is False:
+        return True
+    if leaf is not None:
+        tree.offer(leaf)
+        return True
+    return False
+
+
+def _process(tree: _Tree, lb: float, lo: np.ndarray, hi: np.ndarray, xw: np.ndarray) -> None:
+    """One node: solve its relaxation, round it to an incumbent, prune, fix, branch."""
+    if _settled(tree, lo, hi):
+        return
+    tree.nodes += 1
+    sol = solve_relaxation(
+        tree.rel,
+        lo,
+        hi,
+        xw,
+        max_iter=tree.node_iterations,
+        target=tree.cut(),
+        rtol=tree.node_rtol,
+        check_every=3,
+    )
+    node_lb = max(lb, sol.bound)
+    # incumbent from the rounded node solution
+    xr = _round(sol.x, lo, hi, tree.k, tree.twin)
+    if xr is not None:
+        tree.offer(xr)
+    if node_lb >= tree.cut():
+        tree.prune(node_lb)
+        return
+    # reduced-cost fixing from the certificate at the final iterate
+    base = certified_bound(tree.rel, sol.x, lo, hi, gradient=sol.gradient)
+    if not np.isfinite(base):
+        return  # the node has no feasible point
+    lo, hi, cut_min = _fix_by_reduced_costs(
+        base, sol.gradient, lo, hi, tree.k, tree.twin, tree.cut(), tree.gamma
+    )
+    tree.prune(cut_min)
+    if lo is None or _settled(tree, lo, hi):
+        return
+    _branch(tree, sol, base, node_lb, lo, hi)
+
+
+def _branching_variable(x: np.ndarray, free: np.ndarray, d1: np.ndarray, d0: np.ndarray) -> int:
+    """The most fractional free variable of ``x``; at an integral ``x``, the free variable
+    whose worse child is best bounded."""
+    frac = np.where(free, np.minimum(x, 1.0 - x), -1.0)
+    j = int(np.argmax(frac))
+    if frac[j] <= 1e-9:
+        # integral relaxation point that is not pruned yet: branch on the free variable
+        # whose worse child is best bounded
+        j = int(np.argmax(np.where(free, np.minimum(d1, d0), -np.inf)))
+    return j
+
+
+def _branch(
+    tree: _Tree,
+    sol: RelaxationSolution,
+    base: float,
+    node_lb: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> None:
+    """Split the node on one variable; each child starts with its reduced-cost bound
+    ``base + Delta (1 - 4 gamma)`` (at least the node's) and is pushed only if it can beat
+    the incumbent."""
+    free, d1, d0 = _reduced_costs(sol.gradient, lo, hi, tree.k, tree.twin)
+    if not free.any():
+        return
+    j = _branching_variable(sol.x, free, d1, d0)
+    lo1, hi1 = lo.copy(), hi.copy()
+    _fix_one(lo1, hi1, j, tree.twin)
+    lo0c, hi0c = lo, hi.copy()
+    hi0c[j] = 0
+    b1 = max(node_lb, base + d1[j] * (1 - 4 * tree.gamma))
+    b0 = max(node_lb, base + d0[j] * (1 - 4 * tree.gamma))
+    for b, lo_c, hi_c in ((b1, lo1, hi1), (b0, lo0c, hi0c)):
+        if b < tree.cut():
+            tree.push(b, lo_c, hi_c, sol.x)
+        else:
+            tree.prune(b)
+
+
+def _final_bound(tree: _Tree, root_value: float) -> float:
+    """The certified lower bound when the search stops.
+
+    Every selection is in an open node, in a pruned node (bound >= best - tol) or was
+    evaluated; the bound is the smallest of these (never above the incumbent), at least the
+    root's. When it reaches the incumbent's computed objective it is lowered by that
+    objective's rounding error (:func:`~qubo_portfolio.solvers.bounds.objective_margin`).
+    """
+    best = tree.best
+    lower = min(best, tree.pruned_min, tree.heap[0][0] if tree.heap else np.inf)
+    lower = max(lower, min(root_value, best))
+    if lower >= best:  # the bound is the incumbent's computed objective: allow its rounding
+        lower = best - objective_margin(tree.A, tree.k)
+    return lower
+
+
+def _optimality_gap(best: float, lower: float, rtol: float) -> tuple[bool, float]:
+    """``(proven, gap)``: proven when ``best - lower <= rtol |best|``; the gap
+    ``(best - lower) / |best|`` (at ``best = 0``: 0 if proven, else inf), not clamped."""
+    proven = best - lower <= rtol * abs(best)
+    gap = (best - lower) / abs(best) if best != 0 else (0.0 if proven else np.inf)
+    return proven, gap
+
+
 def branch_and_bound(
     A: np.ndarray,
     k: int,
@@ -375,131 +571,44 @@ def branch_and_bound(
     rel = convex_relaxation(A, k, root.u, w=root.w, twin=twin)
     t_root = time.perf_counter() - t0
 
-    def tol() -> float:
-        return rtol * abs(best)
+    tree = _Tree(
+        A=A,
+        k=k,
+        twin=twin,
+        rel=rel,
+        rtol=rtol,
+        gamma=2.0 * (n + 2) * EPS,
+        node_iterations=node_iterations,
+        node_rtol=node_rtol,
+        best=best,
+        best_x=best_x,
+        t_start=t_start,
+    )
+    tree.open_root(root)
+    _explore(tree, deadline)
 
-    history: list[tuple[float, float, float]] = []
-    counter = itertools.count()
-    lo0 = np.zeros(n, dtype=np.int8)
-    hi0 = np.ones(n, dtype=np.int8)
-    x_root = root.x if root.x is not None else np.full(n, k / n)
-    heap: list = [(root.value, next(counter), lo0, hi0, x_root)]
-    nodes = 0
-    global_lb = min(root.value, best)
-    history.append((time.perf_counter() - t_start, global_lb, best))
-    gamma = 2.0 * (n + 2) * EPS
-    time_hit = False
-
-    pruned_min = np.inf  # smallest bound of a node pruned within the tolerance (bound < best)
-    while heap:
-        if heap[0][0] >= best - tol():
-            pruned_min = min(pruned_min, heap[0][0])
-            heap = []
-            break
-        if time.perf_counter() >= deadline:
-            time_hit = True
-            break
-        lb, _, lo, hi, xw = heapq.heappop(heap)
-        if lb > global_lb:
-            global_lb = min(lb, best)
-            history.append((time.perf_counter() - t_start, global_lb, best))
-        leaf = _leaf(lo, hi, k, twin)
-        if leaf is False:
-            continue
-        if leaf is not None:
-            val = float(leaf @ A @ leaf)
-            if val < best:
-                best, best_x = val, leaf
-            continue
-        nodes += 1
-        sol = solve_relaxation(
-            rel,
-            lo,
-            hi,
-            xw,
-            max_iter=node_iterations,
-            target=best - tol(),
-            rtol=node_rtol,
-            check_every=3,
-        )
-        node_lb = max(lb, sol.bound)
-        # incumbent from the rounded node solution
-        xr = _round(sol.x, lo, hi, k, twin)
-        if xr is not None:
-            val = float(xr @ A @ xr)
-            if val < best:
-                best, best_x = val, xr
-        if node_lb >= best - tol():
-            pruned_min = min(pruned_min, node_lb)
-            continue
-        # reduced-cost fixing from the certificate at the final iterate
-        base = certified_bound(rel, sol.x, lo, hi, gradient=sol.gradient)
-        if not np.isfinite(base):
-            continue  # the node has no feasible point
-        lo, hi, cut_min = _fix_by_reduced_costs(
-            base, sol.gradient, lo, hi, k, twin, best - tol(), gamma
-        )
-        pruned_min = min(pruned_min, cut_min)
-        if lo is None:
-            continue
-        leaf = _leaf(lo, hi, k, twin)
-        if leaf is False:
-            continue
-        if leaf is not None:
-            val = float(leaf @ A @ leaf)
-            if val < best:
-                best, best_x = val, leaf
-            continue
-        # branch on the most fractional free variable
-        free, d1, d0 = _reduced_costs(sol.gradient, lo, hi, k, twin)
-        if not free.any():
-            continue
-        frac = np.where(free, np.minimum(sol.x, 1.0 - sol.x), -1.0)
-        j = int(np.argmax(frac))
-        if frac[j] <= 1e-9:
-            # integral relaxation point that is not pruned yet: branch on the free variable
-            # whose worse child is best bounded
-            j = int(np.argmax(np.where(free, np.minimum(d1, d0), -np.inf)))
-        lo1, hi1 = lo.copy(), hi.copy()
-        _fix_one(lo1, hi1, j, twin)
-        lo0c, hi0c = lo, hi.copy()
-        hi0c[j] = 0
-        b1 = max(node_lb, base + d1[j] * (1 - 4 * gamma))
-        b0 = max(node_lb, base + d0[j] * (1 - 4 * gamma))
-        for b, lo_c, hi_c in ((b1, lo1, hi1), (b0, lo0c, hi0c)):
-            if b < best - tol():
-                heapq.heappush(heap, (b, next(counter), lo_c, hi_c, sol.x))
-            else:
-                pruned_min = min(pruned_min, b)
-
-    open_nodes = len(heap)
-    # every selection is in an open node, in a pruned node (bound >= best - tol) or was
-    # evaluated; the bound is the smallest of these (never above the incumbent)
-    lower = min(best, pruned_min, heap[0][0] if heap else np.inf)
-    lower = max(lower, min(root.value, best))
-    if lower >= best:  # the bound is the incumbent's computed objective: allow its rounding
-        lower = best - objective_margin(A, k)
-    proven = best - lower <= rtol * abs(best)
-    gap = (best - lower) / abs(best) if best != 0 else (0.0 if proven else np.inf)
+    open_nodes = len(tree.heap)
+    lower = _final_bound(tree, root.value)
+    proven, gap = _optimality_gap(tree.best, lower, rtol)
     seconds = time.perf_counter() - t_start
-    history.append((seconds, lower, best))
-    x_out = np.asarray(best_x, dtype=np.float64)
+    tree.history.append((seconds, lower, tree.best))
+    x_out = np.asarray(tree.best_x, dtype=np.float64)
     return BranchAndBoundResult(
         x=x_out,
         selection=np.flatnonzero(x_out > 0.5),
-        objective=best,
+        objective=tree.best,
         lower_bound=float(lower),
         proven_optimal=bool(proven),
         gap=float(max(gap, 0.0)),
-        nodes=nodes,
+        nodes=tree.nodes,
         seconds=seconds,
         root=root,
-        history=history,
+        history=tree.history,
         info={
             "root_seconds": t_root,
             "incumbent_seconds": t_incumbent,
             "open_nodes": open_nodes,
-            "time_limit_hit": time_hit,
+            "time_limit_hit": tree.time_hit,
             "shift": rel.shift,
         },
     )

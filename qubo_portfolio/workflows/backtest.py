@@ -41,7 +41,8 @@ import copy
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -503,93 +504,49 @@ def run_backtest(
     """
     _check_choices(baselines, weights)
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    plan = prepare_schedule(
-        prices,
-        selector,
-        lookback=lookback,
-        rebalance=rebalance,
-        unit=unit,
-        start=start,
-        end=end,
-        benchmarks=benchmarks,
-    )
-    if tune is not None:
-        tune = replace(tune, weights=weights, risk_free_rate=risk_free_rate)
-        check_tune(plan, tune)
-    timings["prepare_seconds"] = time.perf_counter() - clock
+    with _timed(timings, "prepare_seconds"):
+        plan = prepare_schedule(
+            prices,
+            selector,
+            lookback=lookback,
+            rebalance=rebalance,
+            unit=unit,
+            start=start,
+            end=end,
+            benchmarks=benchmarks,
+        )
+        if tune is not None:
+            tune = replace(tune, weights=weights, risk_free_rate=risk_free_rate)
+            check_tune(plan, tune)
+    with _timed(timings, "select_seconds"):
+        decisions = decide_all(plan, tune or selector, executor, workers, scheduler, progress)
+    with _timed(timings, "weights_seconds"):
+        held = pick_weights(plan, decisions, weights)
+    with _timed(timings, "baselines_seconds"):
+        fitted, fallbacks = fit_baselines(plan, baselines, risk_free_rate)
 
-    clock = time.perf_counter()
-    decisions = decide_all(plan, tune or selector, executor, workers, scheduler, progress)
-    timings["select_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    held = pick_weights(plan, decisions, weights)
-    timings["weights_seconds"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    fitted, fallbacks = fit_baselines(plan, baselines, risk_free_rate)
-    timings["baselines_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    sims = simulate_curves(plan, decisions, costs_bps, held)
-    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
-    for name, per_date in fitted.items():
-        sims[name] = simulate(valued, plan.rows, plan.stop, _dense(plan, per_date), costs_bps)
-    equity = pd.DataFrame(
-        {name: sim.wealth[:, 0] for name, sim in sims.items()}, index=plan.eval_index
-    )
-    equity.index.name = "date"
-    metrics = {
-        name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
-    }
-    tune_summary: dict[str, Any] = {}
-    tune_equity = pd.DataFrame()
-    if tune is not None:
-        tune_equity, tune_summary = tune_curves(
+    with _timed(timings, "simulate_seconds"):
+        sims = _simulate_held(plan, decisions, held, fitted, costs_bps)
+        equity, metrics = _equity_and_measures(plan, sims, risk_free_rate)
+        tune_equity, tune_summary = _tune_outcome(
             plan, tune, decisions, weights, costs_bps, risk_free_rate
         )
-    random_table = pd.DataFrame()
-    random_summary: dict[str, Any] = {"count": 0}
-    if random_subsets > 0:
-        random_table, bands = random_strategies(
-            plan, selector.k, random_subsets, seed, costs_bps, risk_free_rate
+        random_table, random_summary = _add_random_subsets(
+            plan, equity, metrics, selector.k, random_subsets, seed, costs_bps, risk_free_rate
         )
-        for name, values in bands.items():
-            equity[name] = values
-        random_summary = summarize_random(random_table, metrics["strategy"], seed)
-    timings["simulate_seconds"] = time.perf_counter() - clock
+    with _timed(timings, "significance_seconds"):
+        significance = score_significance(
+            equity, list(sims), tune, tune_summary, tune_equity, risk_free_rate, seed, n_boot
+        )
 
-    clock = time.perf_counter()
-    significance = score_significance(
-        equity, list(sims), tune, tune_summary, tune_equity, risk_free_rate, seed, n_boot
-    )
-    timings["significance_seconds"] = time.perf_counter() - clock
-
-    rebalances = rebalance_table(plan, decisions, sims["strategy"], equity["strategy"])
-    if tune is not None:
-        for i, key in enumerate(tune.keys):
-            rebalances.insert(3 + i, key, [d["tuned"][key] for d in decisions])
+    rebalances = _rebalances_with_choices(plan, decisions, sims["strategy"], equity, tune)
     timings["solve_seconds_total"] = float(rebalances["solve_seconds"].sum())
-    settings = {
-        "lookback": lookback,
-        "rebalance": rebalance,
-        "unit": unit,
-        **_period(plan),
-        "costs_bps": costs_bps,
-        "benchmarks": list(benchmarks),
-        "random_subsets": random_subsets,
-        "seed": seed,
-        "risk_free_rate": risk_free_rate,
-        "assets": plan.num_assets,
-        **selector_settings(selector),
-        "weights": weights,
-        "baselines": list(baselines),
-        "baseline_fallbacks": fallbacks,
-        "tune": tune_settings(tune),
-        "significance": _significance_settings(n_boot, seed),
-        "executor": executor,
-        "workers": workers,
-    }
+    settings = _schedule_settings(
+        plan, lookback, rebalance, unit, costs_bps, benchmarks, random_subsets, seed, risk_free_rate
+    )
+    settings |= _strategy_settings(
+        selector, weights, baselines, fallbacks, tune, n_boot, seed, executor, workers
+    )
     return BacktestResult(
         equity=equity,
         selections=selection_table(plan, decisions, held),
@@ -603,6 +560,148 @@ def run_backtest(
         tune=tune_summary,
         tune_equity=tune_equity,
     )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """``timings[key]``: the wall seconds the ``with`` block took."""
+    clock = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - clock
+
+
+def _simulate_held(
+    plan: Schedule,
+    decisions: Sequence[dict[str, Any]],
+    held: Sequence[pd.Series],
+    fitted: dict[str, list[pd.Series]],
+    costs_bps: float,
+) -> dict[str, Simulation]:
+    """The strategy, 1/N and the benchmarks (:func:`simulate_curves`), then every baseline
+    with its weights refitted at each date, all with the same costs."""
+    sims = simulate_curves(plan, decisions, costs_bps, held)
+    valued = plan.assets.ffill().to_numpy(dtype=np.float64)
+    for name, per_date in fitted.items():
+        sims[name] = simulate(valued, plan.rows, plan.stop, _dense(plan, per_date), costs_bps)
+    return sims
+
+
+def _equity_and_measures(
+    plan: Schedule, sims: dict[str, Simulation], risk_free_rate: float
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """The wealth of every simulated curve per evaluated date, and each curve's measures."""
+    equity = pd.DataFrame(
+        {name: sim.wealth[:, 0] for name, sim in sims.items()}, index=plan.eval_index
+    )
+    equity.index.name = "date"
+    metrics = {
+        name: curve_measures(equity[name], sim, risk_free_rate) for name, sim in sims.items()
+    }
+    return equity, metrics
+
+
+def _tune_outcome(
+    plan: Schedule,
+    tune: TuneSpec | None,
+    decisions: Sequence[dict[str, Any]],
+    weights: str,
+    costs_bps: float,
+    risk_free_rate: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`tune_curves` with tuning; without, an empty table and summary."""
+    if tune is None:
+        return pd.DataFrame(), {}
+    return tune_curves(plan, tune, decisions, weights, costs_bps, risk_free_rate)
+
+
+def _add_random_subsets(
+    plan: Schedule,
+    equity: pd.DataFrame,
+    metrics: dict[str, dict[str, float]],
+    k: int,
+    count: int,
+    seed: int | None,
+    costs_bps: float,
+    risk_free_rate: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The random-subset strategies (:func:`random_strategies`): their measures and summary
+    (the strategy's percentile from ``metrics``); their wealth quantile bands are added to
+    ``equity``.
+    Without any (``count = 0``): an empty table and ``{"count": 0}``."""
+    if count <= 0:
+        return pd.DataFrame(), {"count": 0}
+    table, bands = random_strategies(plan, k, count, seed, costs_bps, risk_free_rate)
+    for name, values in bands.items():
+        equity[name] = values
+    return table, summarize_random(table, metrics["strategy"], seed)
+
+
+def _rebalances_with_choices(
+    plan: Schedule,
+    decisions: Sequence[dict[str, Any]],
+    strategy: Simulation,
+    equity: pd.DataFrame,
+    tune: TuneSpec | None,
+) -> pd.DataFrame:
+    """:func:`rebalance_table`, with tuning one column per tuned key (the value chosen at
+    each date) after the universe columns."""
+    rebalances = rebalance_table(plan, decisions, strategy, equity["strategy"])
+    if tune is not None:
+        for i, key in enumerate(tune.keys):
+            rebalances.insert(3 + i, key, [d["tuned"][key] for d in decisions])
+    return rebalances
+
+
+def _schedule_settings(
+    plan: Schedule,
+    lookback: int,
+    rebalance: Rebalance,
+    unit: Unit,
+    costs_bps: float,
+    benchmarks: Sequence[str],
+    random_subsets: int,
+    seed: int | None,
+    risk_free_rate: float,
+) -> dict[str, Any]:
+    """The first part of :attr:`BacktestResult.settings`: the schedule and period, costs,
+    benchmarks, random subsets, risk-free rate and the number of assets."""
+    return {
+        "lookback": lookback,
+        "rebalance": rebalance,
+        "unit": unit,
+        **_period(plan),
+        "costs_bps": costs_bps,
+        "benchmarks": list(benchmarks),
+        "random_subsets": random_subsets,
+        "seed": seed,
+        "risk_free_rate": risk_free_rate,
+        "assets": plan.num_assets,
+    }
+
+
+def _strategy_settings(
+    selector: SelectorSpec,
+    weights: str,
+    baselines: Sequence[str],
+    fallbacks: dict[str, list[str]],
+    tune: TuneSpec | None,
+    n_boot: int,
+    seed: int | None,
+    executor: str,
+    workers: int | None,
+) -> dict[str, Any]:
+    """The rest of :attr:`BacktestResult.settings`: the model and solver, the weights of the
+    picks, the baselines (and their fallback dates), tuning, significance and executor."""
+    return {
+        **selector_settings(selector),
+        "weights": weights,
+        "baselines": list(baselines),
+        "baseline_fallbacks": fallbacks,
+        "tune": tune_settings(tune),
+        "significance": _significance_settings(n_boot, seed),
+        "executor": executor,
+        "workers": workers,
+    }
 
 
 def _check_choices(baselines: Sequence[str], weights: str) -> None:

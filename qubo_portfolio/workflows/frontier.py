@@ -34,7 +34,7 @@ from ..core.data import PriceData
 from ..core.decode import Selection, decode
 from ..core.returns import apply_lookback, simple_returns
 from ..errors import InputError
-from .config import Config
+from .config import Config, FrontierConfig, TargetsConfig
 from .settings import build_model, load_for_model, solve_configured
 
 MARKOWITZ = (
@@ -113,11 +113,7 @@ def in_sample(returns: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 def run_frontier(cfg: Config) -> FrontierResult:
     """Estimate, optimize, sample the cloud and solve the QUBO for every xi of one config."""
 
-    if cfg.model.positions != "long_only":
-        raise InputError(
-            "frontier draws long-only portfolios: the QUBO points need model.positions: "
-            "long_only (use --set model.positions=long_only)"
-        )
+    _check_long_only(cfg)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     data = load_for_model(cfg.data, cfg.model)
@@ -129,46 +125,7 @@ def run_frontier(cfg: Config) -> FrontierResult:
     timings["estimate_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    portfolios = {
-        "min_volatility": frontier.min_volatility(mu, cov, risk_free_rate=rf),
-        "max_sharpe": frontier.max_sharpe(mu, cov, risk_free_rate=rf),
-        "max_sortino": frontier.max_sortino(returns, risk_free_rate=rf),
-    }
-    table = frontier.efficient_frontier(mu, cov, points=fcfg.points, risk_free_rate=rf)
-    span = (
-        f"the efficient frontier spans volatility {table['annualized_volatility'].iloc[0]:.6g}"
-        f"..{table['annualized_volatility'].iloc[-1]:.6g} and return "
-        f"{table['annualized_return'].iloc[0]:.6g}..{table['annualized_return'].iloc[-1]:.6g}"
-    )
-    targets = fcfg.targets
-    if targets.risk is not None:
-        try:
-            portfolios["efficient_risk"] = frontier.efficient_risk(
-                mu, cov, targets.risk, risk_free_rate=rf
-            )
-        except InputError as exc:
-            raise InputError(
-                f"frontier.targets.risk = {targets.risk:g}: {exc}; {span} "
-                "(raise frontier.targets.risk or remove it)"
-            ) from exc
-    if targets.return_ is not None:
-        try:
-            portfolios["efficient_return"] = frontier.efficient_return(
-                mu, cov, targets.return_, risk_free_rate=rf
-            )
-        except InputError as exc:
-            raise InputError(
-                f"frontier.targets.return = {targets.return_:g}: {exc}; {span} "
-                "(lower frontier.targets.return or remove it)"
-            ) from exc
-    weights = {name: p.weights for name, p in portfolios.items()}
-    weights["equal_weight_all"] = pd.Series(1.0 / len(mu), index=mu.index)
-    # max_sortino reports figures from complete rows only: rescore everything alike
-    portfolios = {name: _score(w, mu, cov, rf, returns) for name, w in weights.items()}
-    sortino = [
-        _score(w, mu, cov, rf, returns).sortino for _, w in frontier.weights_of(table).iterrows()
-    ]
-    table.insert(3, "sortino", sortino)
+    portfolios, table = _markowitz(mu, cov, returns, rf, fcfg)
     timings["optimize_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -195,6 +152,85 @@ def run_frontier(cfg: Config) -> FrontierResult:
         qubo=points,
         qubo_assets_excluded=excluded,
         timings=timings,
+    )
+
+
+def _check_long_only(cfg: Config) -> None:
+    """Refuse long/short models: the frontier draws long-only portfolios."""
+    if cfg.model.positions != "long_only":
+        raise InputError(
+            "frontier draws long-only portfolios: the QUBO points need model.positions: "
+            "long_only (use --set model.positions=long_only)"
+        )
+
+
+def _markowitz(
+    mu: pd.Series,
+    cov: pd.DataFrame,
+    returns: pd.DataFrame,
+    rf: float,
+    fcfg: FrontierConfig,
+) -> tuple[dict[str, frontier.FrontierPortfolio], pd.DataFrame]:
+    """The classical portfolios (:data:`MARKOWITZ`) and the efficient frontier with a
+    ``sortino`` column, every figure from the shared estimates (:func:`_score`)."""
+    portfolios = {
+        "min_volatility": frontier.min_volatility(mu, cov, risk_free_rate=rf),
+        "max_sharpe": frontier.max_sharpe(mu, cov, risk_free_rate=rf),
+        "max_sortino": frontier.max_sortino(returns, risk_free_rate=rf),
+    }
+    table = frontier.efficient_frontier(mu, cov, points=fcfg.points, risk_free_rate=rf)
+    portfolios.update(_target_portfolios(mu, cov, rf, fcfg.targets, table))
+    weights = {name: p.weights for name, p in portfolios.items()}
+    weights["equal_weight_all"] = pd.Series(1.0 / len(mu), index=mu.index)
+    # max_sortino reports figures from complete rows only: rescore everything alike
+    portfolios = {name: _score(w, mu, cov, rf, returns) for name, w in weights.items()}
+    sortino = [
+        _score(w, mu, cov, rf, returns).sortino for _, w in frontier.weights_of(table).iterrows()
+    ]
+    table.insert(3, "sortino", sortino)
+    return portfolios, table
+
+
+def _target_portfolios(
+    mu: pd.Series,
+    cov: pd.DataFrame,
+    rf: float,
+    targets: TargetsConfig,
+    table: pd.DataFrame,
+) -> dict[str, frontier.FrontierPortfolio]:
+    """``efficient_risk`` and ``efficient_return`` for the targets that are set; an
+    unreachable target is refused with the span of the frontier (``table``)."""
+    span = _frontier_span(table)
+    out: dict[str, frontier.FrontierPortfolio] = {}
+    if targets.risk is not None:
+        try:
+            out["efficient_risk"] = frontier.efficient_risk(
+                mu, cov, targets.risk, risk_free_rate=rf
+            )
+        except InputError as exc:
+            raise InputError(
+                f"frontier.targets.risk = {targets.risk:g}: {exc}; {span} "
+                "(raise frontier.targets.risk or remove it)"
+            ) from exc
+    if targets.return_ is not None:
+        try:
+            out["efficient_return"] = frontier.efficient_return(
+                mu, cov, targets.return_, risk_free_rate=rf
+            )
+        except InputError as exc:
+            raise InputError(
+                f"frontier.targets.return = {targets.return_:g}: {exc}; {span} "
+                "(lower frontier.targets.return or remove it)"
+            ) from exc
+    return out
+
+
+def _frontier_span(table: pd.DataFrame) -> str:
+    """The volatility and return ranges of the efficient frontier, for error messages."""
+    return (
+        f"the efficient frontier spans volatility {table['annualized_volatility'].iloc[0]:.6g}"
+        f"..{table['annualized_volatility'].iloc[-1]:.6g} and return "
+        f"{table['annualized_return'].iloc[0]:.6g}..{table['annualized_return'].iloc[-1]:.6g}"
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +13,11 @@ from ...core.metrics import equal_weights, portfolio_returns
 from .common import pyplot
 
 if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     from ...workflows.run import RunResult
 
 
@@ -162,12 +168,51 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
     links from the tree's centre) in which the held assets and their direct neighbours are
     drawn full size and coloured links, every other asset a dot on a grey link.
     """
-    import networkx as nx
-    import numpy as np
-    from matplotlib.lines import Line2D
-
     plt = pyplot()
     network = network or _network(result)
+    drawing = _drawing(result, network)
+    fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
+    _draw_links(fig, ax, drawing)
+    held, others = _draw_assets(ax, drawing)
+    labelled = _label_assets(ax, drawing, held)
+    handles = _legend_handles(drawing, len(others), result.qubo.long_short)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    ax.set_title(_network_title(result, drawing, len(held), labelled), fontsize=10)
+    ax.set_axis_off()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """What the parts of :func:`plot_network` share.
+
+    ``side`` maps each held asset to ``long`` or ``short``; ``near`` (per asset, in the order
+    of ``nodes``) says whether it is drawn full size; ``small``: every node labelled (up to
+    ``LABEL_ALL`` assets); ``many``: the radial layout (beyond ``KAMADA_KAWAI`` assets).
+    """
+
+    tree: Any
+    layout: dict[str, Any]
+    nodes: list[str]
+    index: dict[str, int]
+    side: dict[str, str]
+    near: np.ndarray
+    small: bool
+    many: bool
+
+    def is_near(self, ticker: str) -> bool:
+        """Whether the asset is held or (radial layout) one link from a held asset."""
+        return self.near[self.index[ticker]]
+
+
+def _drawing(result: RunResult, network: Any) -> _Drawing:
+    """The layout (Kamada-Kawai on the tree distances up to ``KAMADA_KAWAI`` assets, else
+    the radial tree layout), the held assets' sides and the assets drawn full size."""
+    import networkx as nx
+    import numpy as np
+
     tree = network.tree
     nodes = network.tickers
     many = len(nodes) > KAMADA_KAWAI
@@ -177,16 +222,23 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
         layout = nx.kamada_kawai_layout(tree, weight="weight")
     best = result.decoded.best
     side = dict(zip(best.tickers, best.sides, strict=True))
-    colors = {"long": LONG_COLOR, "short": SHORT_COLOR, "both": "tab:purple"}
     small = len(nodes) <= LABEL_ALL
     index = {t: i for i, t in enumerate(nodes)}
     held_idx = [index[t] for t in side]
     near = network.hops_from(held_idx) <= 1 if many else np.ones(len(nodes), dtype=bool)
+    return _Drawing(tree, layout, nodes, index, side, near, small, many)
 
-    fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
+
+def _draw_links(fig: Figure, ax: Axes, d: _Drawing) -> None:
+    """The tree's links: coloured by correlation (with a colour bar) between assets drawn full
+    size, thin and grey elsewhere."""
+    import networkx as nx
+
+    plt = pyplot()
+    tree, layout = d.tree, d.layout
     edges = list(tree.edges(data="correlation"))
-    close = [(u, v, c) for u, v, c in edges if near[index[u]] and near[index[v]]]
-    far = [(u, v) for u, v, _ in edges if not (near[index[u]] and near[index[v]])]
+    close = [(u, v, c) for u, v, c in edges if d.is_near(u) and d.is_near(v)]
+    far = [(u, v) for u, v, _ in edges if not (d.is_near(u) and d.is_near(v))]
     if far:
         nx.draw_networkx_edges(tree, layout, edgelist=far, edge_color="0.82", width=0.5, ax=ax)
     correlations = [c for _, _, c in close] or [0.0]
@@ -198,43 +250,64 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
         edge_cmap=plt.get_cmap("viridis"),
         edge_vmin=min(0.0, min(correlations)),
         edge_vmax=1.0,
-        width=2.2 if not many else 1.6,
+        width=2.2 if not d.many else 1.6,
         ax=ax,
     )
     if close:
         bar = fig.colorbar(lines, ax=ax, shrink=0.5, pad=0.01)
         bar.set_label("correlation rho of the two linked assets (d = sqrt(2 (1 - rho)))")
-    held = [t for t in nodes if t in side]
-    neighbours = [t for t in nodes if t not in side and near[index[t]]]
-    others = [t for t in nodes if not near[index[t]]]
+
+
+def _draw_assets(ax: Axes, d: _Drawing) -> tuple[list[str], list[str]]:
+    """The nodes: other assets as grey dots, the held assets' neighbours light grey, the held
+    assets green (long) or red (short), drawn last, on top. Returns ``(held, others)``."""
+    import networkx as nx
+
+    colors = {"long": LONG_COLOR, "short": SHORT_COLOR, "both": "tab:purple"}
+    held = [t for t in d.nodes if t in d.side]
+    neighbours = [t for t in d.nodes if t not in d.side and d.is_near(t)]
+    others = [t for t in d.nodes if not d.is_near(t)]
     groups = [
         (others, "0.6", 4, 0.0),
-        (neighbours, "0.85", 500 if small else 35, 0.8),
-        (held, None, 900 if small else (60 if many else 160), 0.8),
+        (neighbours, "0.85", 500 if d.small else 35, 0.8),
+        (held, None, 900 if d.small else (60 if d.many else 160), 0.8),
     ]
     for group, color, size, edge in groups:  # held assets drawn last, on top
         if not group:
             continue
         nx.draw_networkx_nodes(
-            tree,
-            layout,
+            d.tree,
+            d.layout,
             nodelist=group,
-            node_color=[colors[side[t]] for t in group] if color is None else color,
+            node_color=[colors[d.side[t]] for t in group] if color is None else color,
             node_size=size,
             edgecolors="0.3",
             linewidths=edge,
             ax=ax,
         )
-    labelled = len(held)
-    if small:
-        for t in nodes:
-            x, y = layout[t]
-            color = "white" if t in side else "black"
+    return held, others
+
+
+def _label_assets(ax: Axes, d: _Drawing, held: list[str]) -> int:
+    """Every ticker on its node up to ``LABEL_ALL`` assets; beyond, the held assets where
+    their labels fit. Returns how many held assets carry their label."""
+    if d.small:
+        for t in d.nodes:
+            x, y = d.layout[t]
+            color = "white" if t in d.side else "black"
             ax.text(x, y, t, ha="center", va="center", fontsize=7.5, color=color, zorder=5)
-    else:  # too many to label all: label the held assets where their labels fit
-        ax.set_axis_off()
-        labelled = label_where_they_fit(ax, [layout[t] for t in held], held)
-    marker = 11 if small else 8
+        return len(held)
+    # too many to label all: label the held assets where their labels fit
+    ax.set_axis_off()
+    return label_where_they_fit(ax, [d.layout[t] for t in held], held)
+
+
+def _legend_handles(d: _Drawing, num_others: int, long_short: bool) -> list[Line2D]:
+    """Legend entries: held long (and short), not held, and with the radial layout the other
+    assets and their links."""
+    from matplotlib.lines import Line2D
+
+    marker = 11 if d.small else 8
     handles = [
         Line2D([], [], marker="o", ls="", ms=marker, mfc=LONG_COLOR, mec="0.3", label="held long"),
         Line2D(
@@ -242,13 +315,13 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
             [],
             marker="o",
             ls="",
-            ms=marker if small else 6,
+            ms=marker if d.small else 6,
             mfc="0.85",
             mec="0.3",
-            label="not held" if not many else "not held, one link from a held asset",
+            label="not held" if not d.many else "not held, one link from a held asset",
         ),
     ]
-    if many:
+    if d.many:
         handles.append(
             Line2D(
                 [],
@@ -259,17 +332,22 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
                 color="0.82",
                 mfc="0.6",
                 mec="0.6",
-                label=f"other assets ({len(others)}) and their links",
+                label=f"other assets ({num_others}) and their links",
             )
         )
-    if result.qubo.long_short:
+    if long_short:
         handles.insert(
             1,
             Line2D(
                 [], [], marker="o", ls="", ms=marker, mfc=SHORT_COLOR, mec="0.3", label="held short"
             ),
         )
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    return handles
+
+
+def _network_title(result: RunResult, d: _Drawing, num_held: int, labelled: int) -> str:
+    """The tree and the in-sample period, then the selection's spread on the tree, how many
+    held assets are labelled and the layout, one line each where they apply."""
     spread = result.diversification or {}
     lines_ = []
     if spread.get("mean_tree_distance") is not None:
@@ -281,21 +359,16 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
             f"percentile {spread['percentile']:.0f} among the random subsets: higher = more "
             "spread out"
         )
-    if not small and labelled < len(held):
-        lines_.append(f"{labelled} of the {len(held)} held assets labelled (where the names fit)")
-    if many:
+    if not d.small and labelled < num_held:
+        lines_.append(f"{labelled} of the {num_held} held assets labelled (where the names fit)")
+    if d.many:
         lines_.append("radial layout: ring = number of links from the centre of the tree")
     returns = result.returns
-    ax.set_title(
-        f"Correlation network of the {len(nodes)} assets: minimum spanning tree of "
+    return (
+        f"Correlation network of the {len(d.nodes)} assets: minimum spanning tree of "
         f"d = sqrt(2 (1 - rho))\nin sample {returns.index[0].date()}..{returns.index[-1].date()}"
-        + "".join("\n" + line for line in lines_),
-        fontsize=10,
+        + "".join("\n" + line for line in lines_)
     )
-    ax.set_axis_off()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def plot_diversification(result: RunResult, path: Path, network=None) -> Path | None:
