@@ -12,6 +12,7 @@ of folder is told by its files (:func:`detect_kind`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from .backtest import backtest_report
 from .bench import bench_report
 from .folder import detect_kind
 from .frontier import frontier_report
-from .html import page
+from .html import Section, page
 from .run import run_report
 from .sweep import sweep_report
 
@@ -35,7 +36,7 @@ __all__ = [
 
 REPORT_FILE = "report.html"
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[[Path], tuple[str, list[Section]]]] = {
     "run": run_report,
     "sweep": sweep_report,
     "backtest": backtest_report,

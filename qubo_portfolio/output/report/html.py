@@ -18,6 +18,9 @@ import pandas as pd
 
 from ..._version import __version__
 
+Section = tuple[str, str, str]
+"""A page section: ``(ident, title, body)``, the body as HTML."""
+
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --head: #f0f4f8; --accent: #2f6f9f; }
 * { box-sizing: border-box; }
@@ -203,7 +206,7 @@ def warnings_box(items: Sequence[str], title: str = "Notes and warnings") -> str
     return f'<div class="warn"><ul class="notes">{lis}</ul></div>'
 
 
-def page(kind: str, folder: Path, sections: Sequence[tuple[str, str, str]], subtitle: str) -> str:
+def page(kind: str, folder: Path, sections: Sequence[Section], subtitle: str) -> str:
     """The whole document: header, navigation, ``(ident, title, body)`` sections, footer."""
     nav = "".join(f'<a href="#sec-{esc(i)}">{esc(t)}</a>' for i, t, _ in sections)
     body = "".join(section(t, b, i) for i, t, b in sections)

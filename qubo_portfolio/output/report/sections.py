@@ -1,4 +1,4 @@
-"""The sections every report page shares: figures, data, config, environment, metric rows."""
+"""What every report page shares: figures, data notes, config, environment, metric rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 
 from ..environment import CONFIG_FILE, ENVIRONMENT_FILE
 from .folder import read_json
-from .html import esc, kv_table, num, para
+from .html import Section, esc, kv_table, num, para, warnings_box
 
 MAX_FIGURE_BYTES = 4_000_000
 """A PNG larger than this is named, not embedded (the page stays a few MB at most)."""
@@ -121,6 +121,7 @@ def data_notes(report: Mapping[str, Any] | None, since: str | None = None) -> li
 
 
 def data_rows(report: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """The overview's rows about the prices: their source and size."""
     if not report:
         return [("data", "not recorded")]
     source = report.get("source")
@@ -137,6 +138,7 @@ def data_rows(report: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
 
 
 def config_section(folder: Path, fallback: Mapping[str, Any] | None) -> str:
+    """``config.yaml`` of the folder, else the config the result files recorded, folded."""
     path = folder / CONFIG_FILE
     if path.is_file():
         text = path.read_text(encoding="utf-8")
@@ -156,6 +158,7 @@ def config_section(folder: Path, fallback: Mapping[str, Any] | None) -> str:
 
 
 def environment_section(folder: Path) -> str:
+    """``environment.json`` of the folder as a table: versions, git commit, machine."""
     path = folder / ENVIRONMENT_FILE
     if not path.is_file():
         return para(f"No {ENVIRONMENT_FILE} in this folder (written before it was recorded).")
@@ -179,6 +182,8 @@ def environment_section(folder: Path) -> str:
 
 
 def metric_rows(columns: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> list[list]:
+    """One row per measure in ``names`` (a label, then one value per column); rows without
+    any value are left out."""
     rows = []
     for name in names:
         values = [col.get(name) if col else None for col in columns.values()]
@@ -189,6 +194,7 @@ def metric_rows(columns: Mapping[str, Mapping[str, Any]], names: Sequence[str]) 
 
 
 def windows_text(windows: Mapping[str, Any] | None) -> str:
+    """The windows of the model in words (``10 windows of 63 rows, step 21``)."""
     if not windows:
         return "-"
     unit = "calendar days" if windows.get("unit") == "calendar_days" else "rows"
@@ -201,3 +207,25 @@ def windows_text(windows: Mapping[str, Any] | None) -> str:
     if windows.get("lookback"):
         text += f"; lookback {windows['lookback']}"
     return text
+
+
+def in_sample_text(in_sample: Mapping[str, Any]) -> str:
+    """The in-sample days: ``start..end (rows days)``."""
+    return f"{in_sample.get('start')}..{in_sample.get('end')} ({in_sample.get('rows')} days)"
+
+
+def closing_sections(
+    folder: Path,
+    notes: Sequence[str],
+    config: Mapping[str, Any] | None,
+    plots_off: bool = False,
+) -> list[Section]:
+    """The sections every page ends with: figures, notes and warnings (``notes``, then those of
+    the figures), the config (``config`` when the folder has no ``config.yaml``), environment."""
+    figs, fig_notes = figures(folder, plots_off=plots_off)
+    return [
+        ("figures", "Figures", figs),
+        ("notes", "Notes and warnings", warnings_box([*notes, *fig_notes])),
+        ("config", "Config", config_section(folder, config)),
+        ("environment", "Environment", environment_section(folder)),
+    ]
