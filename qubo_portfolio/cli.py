@@ -680,7 +680,7 @@ def report(
 ) -> None:
     """(Re)build DIR/report.html, one self-contained page, from the folder's files."""
     with user_errors(debug):
-        from .output.report_html import detect_kind, write_report
+        from .output.report import detect_kind, write_report
 
         kind = detect_kind(folder)
         path = write_report(folder, kind)

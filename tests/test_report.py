@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from qubo_portfolio.cli import app
 from qubo_portfolio.output.environment import PACKAGES
-from qubo_portfolio.output.report_html import build_report, detect_kind
+from qubo_portfolio.output.report import build_report, detect_kind
 
 from helpers import REPO
 
@@ -183,7 +183,7 @@ def test_the_run_report_shows_the_answer(folders):
 def test_data_notes_name_the_moves_in_the_period_used():
     """The data report lists the moves of the span used (since the span cut, moves before the
     lookback are not in summary.json's data at all)."""
-    from qubo_portfolio.output.report_html import data_notes
+    from qubo_portfolio.output.report.sections import data_notes
 
     report = {
         "large_moves": [{"ticker": "T1", "date": "2022-03-01", "return": -0.6}],

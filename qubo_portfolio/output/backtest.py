@@ -20,7 +20,7 @@ from ..solvers import get_solver
 from ..workflows.backtest import BacktestResult
 from .files import write_json
 from .plots.backtest import plot_equity
-from .report_html import finish_folder
+from .report import finish_folder
 
 ROWS = (*MEASURES, "final_wealth", "cagr", "turnover", "total_costs")
 """The measures of every curve, in the order of the console table."""

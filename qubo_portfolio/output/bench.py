@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..workflows.bench import BenchResult
 from .plots.bench import plot_bench_objectives
-from .report_html import finish_folder
+from .report import finish_folder
 
 
 def markdown_table(table: pd.DataFrame) -> str:

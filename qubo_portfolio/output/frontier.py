@@ -15,7 +15,7 @@ from ..classical import frontier
 from ..workflows.frontier import FrontierResult
 from .files import write_json
 from .plots.frontier import plot_frontier
-from .report_html import finish_folder
+from .report import finish_folder
 
 
 def frontier_summary(result: FrontierResult) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from ..classical.network import correlation_network
 from ..core.metrics import MEASURES
 from .files import write_json
 from .plots.run import plot_cumulative_returns, plot_diversification, plot_network
-from .report_html import finish_folder
+from .report import finish_folder
 
 if TYPE_CHECKING:
     from ..workflows.run import RunResult

@@ -20,7 +20,7 @@ from ..workflows.sweep import (
 )
 from .files import write_json
 from .plots import sweep as plots
-from .report_html import finish_folder
+from .report import finish_folder
 
 
 def penalty_key(keys: Sequence[str]) -> str | None:
