@@ -322,3 +322,12 @@ def test_the_sweep_page_shows_1_over_n_measured_like_a_run(folders, tmp_path):
     row = page[page.index('<tr class="benchmark">') :].split("</tr>")[0]
     assert "1/N of all 10" in row
     assert f"{bench[0]['measures']['sharpe']:.3f}" in row
+
+
+def test_a_damaged_environment_file_leaves_the_rest_of_the_page(folders, tmp_path):
+    target = tmp_path / "run"
+    shutil.copytree(folders["run"], target)
+    (target / "environment.json").write_text("{not json")
+    page = build_report(target)
+    assert "environment.json cannot be read" in page
+    assert 'id="selection"' in page and 'id="metrics"' in page

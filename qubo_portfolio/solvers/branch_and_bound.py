@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.quality import gap_of
 from ..errors import InputError
 from .bounds import (
     EPS,
@@ -73,9 +74,10 @@ class BranchAndBoundResult:
     lower_bound : float
         Certified: no feasible selection has ``x^T A x < lower_bound``.
     proven_optimal : bool
-        ``objective - lower_bound <= rtol * |objective|``.
+        ``gap <= rtol``.
     gap : float
-        ``(objective - lower_bound) / |objective|`` (0 when proven with an exact match).
+        :func:`~qubo_portfolio.core.quality.gap_of`: ``(objective - lower_bound) /
+        max(|objective|, |lower_bound|)``.
     nodes : int
         Nodes whose relaxation was solved.
     seconds : float
@@ -145,7 +147,7 @@ def _round(xh: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int, twin: np.ndar
     return x if r == 0 else None
 
 
-def _stock_values(g, lo, hi, twin, free):
+def _stock_values(g: np.ndarray, twin: np.ndarray, free: np.ndarray):
     """Per free variable j: ``s_p`` (its stock's value in the linear minimum: min of g over
     the stock's free legs) and ``s'_p`` (the value once j is forced to 0: g of the free
     twin, or +inf)."""
@@ -175,7 +177,7 @@ def _reduced_costs(g, lo, hi, k, twin):
     free = (lo == 0) & (hi == 1)
     # a leg whose twin is fixed to 1 is not free (its hi is 0 already); keep the mask plain
     r = k - int(lo.sum())
-    s, s_drop = _stock_values(g, lo, hi, twin, free)
+    s, s_drop = _stock_values(g, twin, free)
     # one value per free stock: the representative is the free leg with the smaller index
     t = twin
     rep = free & ~((t >= 0) & (t < np.arange(n)) & free[np.where(t >= 0, t, 0)])
@@ -499,11 +501,11 @@ def _final_bound(tree: _Tree, root_value: float) -> float:
 
 
 def _optimality_gap(best: float, lower: float, rtol: float) -> tuple[bool, float]:
-    """``(proven, gap)``: proven when ``best - lower <= rtol |best|``; the gap
-    ``(best - lower) / |best|`` (at ``best = 0``: 0 if proven, else inf), not clamped."""
-    proven = best - lower <= rtol * abs(best)
-    gap = (best - lower) / abs(best) if best != 0 else (0.0 if proven else np.inf)
-    return proven, gap
+    """``(proven, gap)``: the gap of :func:`~qubo_portfolio.core.quality.gap_of`
+    (``(best - lower) / max(|best|, |lower|)``, the one formula every certificate uses),
+    proven when it is at most ``rtol``."""
+    gap = gap_of(best, lower)
+    return gap <= rtol, gap
 
 
 def branch_and_bound(

@@ -169,7 +169,7 @@ def plot_network(result: RunResult, path: Path, network=None) -> Path:
     drawn full size and coloured links, every other asset a dot on a grey link.
     """
     plt = pyplot()
-    network = network or _network(result)
+    network = _network(result) if network is None else network
     drawing = _drawing(result, network)
     fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
     _draw_links(fig, ax, drawing)
@@ -381,7 +381,7 @@ def plot_diversification(result: RunResult, path: Path, network=None) -> Path | 
     if spread.get("mean_tree_distance") is None:
         return None
     plt = pyplot()
-    network = network or _network(result)
+    network = _network(result) if network is None else network
     values, method = random_subset_distances(
         network, spread["num_selected"], max(spread["random_subsets"], 1), spread["seed"]
     )

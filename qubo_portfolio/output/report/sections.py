@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 
+from ...errors import InputError
 from ..environment import CONFIG_FILE, ENVIRONMENT_FILE
 from .folder import read_json
-from .html import Section, esc, kv_table, num, para, warnings_box
+from .html import Section, esc, fmt, kv_table, num, para, warnings_box
 
 MAX_FIGURE_BYTES = 4_000_000
 """A PNG larger than this is named, not embedded (the page stays a few MB at most)."""
@@ -104,7 +105,7 @@ def data_notes(report: Mapping[str, Any] | None, since: str | None = None) -> li
         threshold = report.get("large_move_threshold", 0.5)
         inside = [m for m in moves if since is None or str(m.get("date", "")) >= since]
         listed = ", ".join(
-            f"{m.get('ticker')} {m.get('date')} ({m.get('return', float('nan')):+.0%})"
+            f"{m.get('ticker')} {m.get('date')} ({fmt(m.get('return'), '+.0%')})"
             for m in (inside or moves)[:8]
         )
         where = (
@@ -162,7 +163,10 @@ def environment_section(folder: Path) -> str:
     path = folder / ENVIRONMENT_FILE
     if not path.is_file():
         return para(f"No {ENVIRONMENT_FILE} in this folder (written before it was recorded).")
-    env = read_json(path)
+    try:
+        env = read_json(path)
+    except InputError as exc:  # a damaged file: the rest of the page still builds
+        return para(f"{ENVIRONMENT_FILE} cannot be read: {exc}")
     git = env.get("git")
     if isinstance(git, dict):
         git_text = f"{git.get('commit')}" + (" (uncommitted changes)" if git.get("dirty") else "")

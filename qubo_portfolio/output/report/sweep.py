@@ -39,8 +39,9 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
 
 def _grid(identity: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
     """The grid (key -> values) and the seeds of the sweep's config."""
-    grid = identity.get("sweep", {}).get("grid") or []
-    seeds = identity.get("sweep", {}).get("seeds") or []
+    sweep = identity.get("sweep") or {}
+    grid = sweep.get("grid") or []
+    seeds = sweep.get("seeds") or []
     return dict(grid), seeds
 
 
@@ -56,7 +57,7 @@ def _overview(
     solver = identity.get("solver") or {}
     data = identity.get("data") or {}
     rows = [
-        ("data", data.get("source") + (f": {data['path']}" if data.get("path") else "")),
+        ("data", f"{data.get('source')}" + (f": {data['path']}" if data.get("path") else "")),
         (
             "model",
             f"K' = {model.get('k')}, xi = {model.get('xi')}, {model.get('return_term')}, "
