@@ -338,3 +338,18 @@ def test_sample_matrix_equals_sample_on_the_bqm():
     np.testing.assert_allclose(a.record.energy, b.record.energy, rtol=1e-9)
     with pytest.raises(InputError, match="symmetric"):
         sampler.sample_matrix(np.triu(qubo.A), k=4)
+
+
+def test_compile_seconds_count_only_a_real_compilation():
+    """Loading the kernels from numba's on-disk cache is not reported as a compilation."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from qubo_portfolio.solvers.swap.kernels import compile_seconds
+
+    def kernel(misses: int) -> SimpleNamespace:
+        stats = SimpleNamespace(cache_misses=Counter({"sig": misses} if misses else {}))
+        return SimpleNamespace(stats=stats)
+
+    assert compile_seconds(0.8, kernel(0), kernel(0)) == 0.0
+    assert compile_seconds(7.5, kernel(0), kernel(1)) == 7.5

@@ -32,7 +32,13 @@ from numba import njit
 from ..core.model import PortfolioQubo
 from ..errors import InputError
 from .common import finish, subset_problem
-from .swap.kernels import DESCENT_RTOL, check_twin, init_state, steepest_descent
+from .swap.kernels import (
+    DESCENT_RTOL,
+    check_twin,
+    compile_seconds,
+    init_state,
+    steepest_descent,
+)
 
 __all__ = ["PolishComposite", "polish", "repair", "swap_descent"]
 
@@ -140,7 +146,7 @@ def _polish_kernel(A, X, k, do_repair, rtol, twin):
 
 
 def _warmup() -> float:
-    """Compile (or load from cache) the kernels; returns the seconds it took."""
+    """Compile (or load from cache) the kernels; returns the seconds compiling took."""
     global _WARM
     t0 = time.perf_counter()
     A = np.array([[1.0, 0.5, 0.0], [0.5, 2.0, 0.1], [0.0, 0.1, 3.0]])
@@ -148,7 +154,7 @@ def _warmup() -> float:
         A, np.array([[1, 1, 0]], dtype=np.int8), 1, True, DESCENT_RTOL, np.full(3, -1, np.int64)
     )
     _WARM = True
-    return time.perf_counter() - t0
+    return compile_seconds(time.perf_counter() - t0, _polish_kernel)
 
 
 def _prepare(A, x):
