@@ -419,7 +419,8 @@ def describe_input(report: dict[str, Any]) -> dict[str, str]:
         layout=info["layout"],
         separator=_describe_choice(info.get("sep"), info.get("sep_decided")),
         numbers=(
-            f"decimal {info.get('decimal')!r}, thousands {info.get('thousands')!r} "
+            f"decimal {info.get('decimal')!r}, thousands "
+            f"{'none' if info.get('thousands') is None else repr(info['thousands'])} "
             f"({info.get('numbers_decided')})"
         ),
         dates=f"column {dates['column']!r}: " + "; ".join(when),
