@@ -45,6 +45,7 @@ def test_data_on_a_csv_with_gaps_moves_and_a_backtest(tmp_path):
     assert result.exit_code == 0, result.output
     text = result.output
     assert "layout    wide" in text and "separator ','" in text
+    assert "numbers   decimal '.', thousands none" in text
     assert "dates     column 'date': %Y-%m-%d" in text
     assert "dropped   T05: 1 missing of 101 rows in the span used (" in text
     assert "dropped   T01" not in text  # its gap is years before the lookback
