@@ -277,7 +277,7 @@ def read_price_file(
       **long**, a date, a ticker and a price column recognised by name (``columns`` names
       them), pivoted to wide;
     - date format (see :func:`qubo_portfolio.core.detect.parse_dates`; ``date_format``
-      overrides).
+      overrides; in a long table the date order is looked at within each ticker's rows).
 
     Parameters
     ----------
@@ -627,7 +627,8 @@ def _interpret(
 ) -> pd.DataFrame:
     """Parse the dates and turn the table into a raw wide table with the detection record."""
     date_name = names[choice.date] or "first column"
-    dates, how = parse_dates(table.iloc[:, choice.date], label, date_name, date_format)
+    tickers = table.iloc[:, choice.ticker] if choice.layout == "long" else None
+    dates, how = parse_dates(table.iloc[:, choice.date], label, date_name, date_format, tickers)
     clock = " (times of day are dropped: keep one row per date)" if how["time_of_day"] else ""
     if choice.layout == "long":
         ticker_name, value_name = names[choice.ticker], names[choice.price]  # type: ignore[index]
