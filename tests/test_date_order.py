@@ -1,9 +1,9 @@
-"""Two-digit years written first (``yy/mm/dd``).
+"""Two-digit years written first (``yy/mm/dd``) and prices that are not daily.
 
 ``15/01/02`` is 2015-01-02 year first or 2002-01-15 day first: when both readings fit every
 row, the date order of the rows decides (only one reading puts them in order) or the file is
-refused naming ``data.date_format``. Every readable case is compared with the same prices
-written with ISO dates.
+refused naming ``data.date_format``. Weekly or monthly prices would be annualized as daily:
+they are refused. Every readable case is compared with the same prices written with ISO dates.
 """
 
 from __future__ import annotations
@@ -11,8 +11,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from test_data_formats import load_text, make_prices, plain, refused
+from typer.testing import CliRunner
 
+from qubo_portfolio.cli import app
+from qubo_portfolio.core.data import load_prices, require_daily
 from qubo_portfolio.core.detect import parse_dates
+
+NOT_DAILY = (
+    r"prices in prices\.csv are {kind} \(median {gap} days between dates\): qubo-portfolio "
+    r"annualizes daily returns \(252 a year\); give daily prices$"
+)
 
 
 def sorted_long(prices: pd.DataFrame, by: tuple[str, str], fmt: str) -> str:
@@ -119,6 +127,9 @@ def test_date_format_wins_over_the_order(tmp_path):
     assert how["format"] == "%y/%m/%d" and (dates == prices.index).all()
     dates, how = parse_dates(texts, "prices.csv", "date", "%d/%m/%y")
     assert how["decided"] == "data.date_format" and dates[0] == pd.Timestamp("2002-01-15")
+    # a whole file read that way has months between its dates: refused, not annualized
+    text = prices.to_csv(date_format="%y/%m/%d")
+    refused(r"are monthly, not daily", load_text, tmp_path, text, date_format="%d/%m/%y")
 
 
 def test_all_three_readings_fit_is_refused_naming_every_pattern(tmp_path):
@@ -164,3 +175,79 @@ def test_long_file_day_first_two_digit_years(tmp_path):
     data = load_text(tmp_path, sorted_long(prices, ("ticker", "date"), "%d/%m/%y"))
     pd.testing.assert_frame_equal(data.prices, plain(tmp_path, prices))
     assert data.report["input"]["dates"]["format"] == "%d/%m/%y"
+
+
+# --------------------------------------------------------------------------------------------
+# daily or not
+
+
+def spaced(freq: str, rows: int = 150) -> pd.DataFrame:
+    prices = make_prices(rows=rows)
+    prices.index = pd.date_range("2012-01-06", periods=rows, freq=freq, name="date")
+    return prices
+
+
+@pytest.mark.parametrize(
+    ("freq", "kind", "gap"),
+    [
+        ("W-FRI", "weekly, not daily", "7"),
+        ("ME", "monthly, not daily", "31"),
+        ("BME", "monthly, not daily", "31"),
+        ("QE", "quarterly, not daily", "91"),
+        ("5D", "not daily", "5"),
+    ],
+)
+def test_prices_that_are_not_daily_are_refused(tmp_path, freq, kind, gap):
+    text = spaced(freq).to_csv()
+    refused(NOT_DAILY.format(kind=kind, gap=gap), load_text, tmp_path, text)
+
+
+def test_weekly_long_file_parquet_and_dataframe_are_refused(tmp_path):
+    prices = spaced("W-FRI")
+    long = sorted_long(prices, ("ticker", "date"), "%Y-%m-%d")
+    refused(NOT_DAILY.format(kind="weekly, not daily", gap="7"), load_text, tmp_path, long)
+    path = tmp_path / "prices.parquet"
+    prices.to_parquet(path)
+    refused(r"prices in prices\.parquet are weekly, not daily", load_prices, "parquet", path=path)
+    refused(
+        r"the DataFrame's prices are weekly, not daily",
+        load_prices,
+        "dataframe",
+        frame=prices,
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "data"])
+def test_cli_refuses_weekly_prices_with_one_line(tmp_path, command):
+    path = tmp_path / "prices.csv"
+    spaced("W-FRI").to_csv(path)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data:\n  source: csv\n  path: {path}\nmodel:\n  k: 2\n"
+        "solver:\n  name: swap\n  num_reads: 4\nreport:\n  plots: false\n"
+    )
+    args = [command, str(config)] + (["--out", str(tmp_path / "out")] if command == "run" else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0] == (
+        "error: prices in prices.csv are weekly, not daily (median 7 days between dates): "
+        "qubo-portfolio annualizes daily returns (252 a year); give daily prices"
+    )
+
+
+def test_daily_prices_with_a_two_week_halt_still_load(tmp_path):
+    prices = make_prices(start="2021-06-01", rows=120)
+    halted = prices.drop(prices.index[40:50])  # two weeks without a price
+    data = load_text(tmp_path, halted.to_csv())
+    pd.testing.assert_frame_equal(data.prices, plain(tmp_path, halted))
+
+
+def test_seven_day_prices_still_load(tmp_path):
+    crypto = make_prices(rows=100)
+    crypto.index = pd.date_range("2021-06-01", periods=100, freq="D", name="date")
+    pd.testing.assert_frame_equal(
+        load_text(tmp_path, crypto.to_csv()).prices, plain(tmp_path, crypto)
+    )
+    assert require_daily(crypto.index) == 1.0
