@@ -9,7 +9,9 @@ Five sources give a wide price table (one row per date, one column per ticker):
   layout, columns and date format are detected from the whole file head or column and
   recorded in ``report["input"]`` (:func:`describe_input` prints it); what cannot be decided
   is refused naming the ``data.*`` key that settles it (see
-  :mod:`qubo_portfolio.core.detect`).
+  :mod:`qubo_portfolio.core.detect`). Prices that are not daily (weekly, monthly, ...: the
+  median gap between dates above :data:`DAILY_MAX_GAP` days) are refused, since returns are
+  annualized as daily (see :func:`require_daily`).
 - ``dataframe``: a pandas DataFrame from Python (``load_prices("dataframe", frame=df)``),
   detected the same way.
 - ``synthetic``: a seeded fat-tailed factor model (see :func:`synthetic_prices`).
@@ -57,6 +59,7 @@ from qubo_portfolio.errors import InputError
 from qubo_portfolio.paths import os_error_text
 
 __all__ = [
+    "DAILY_MAX_GAP",
     "LARGE_MOVE",
     "MISSING_MODES",
     "SOURCES",
@@ -70,6 +73,7 @@ __all__ = [
     "read_price_csv",
     "read_price_file",
     "read_price_frame",
+    "require_daily",
     "restrict_to_span",
     "sample_prices",
     "synthetic_prices",
@@ -277,7 +281,8 @@ def read_price_file(
       **long**, a date, a ticker and a price column recognised by name (``columns`` names
       them), pivoted to wide;
     - date format (see :func:`qubo_portfolio.core.detect.parse_dates`; ``date_format``
-      overrides).
+      overrides; in a long table the date order is looked at within each ticker's rows);
+    - daily spacing of the dates over the whole file (see :func:`require_daily`).
 
     Parameters
     ----------
@@ -302,8 +307,9 @@ def read_price_file(
     ------
     InputError
         Missing file, unreadable or empty file, no parseable date column, a repeated column, a
-        long table with no price column or with repeated (date, ticker) rows, and every
-        ambiguity the detection refuses (naming the key that settles it).
+        long table with no price column or with repeated (date, ticker) rows, prices that
+        are not daily, and every ambiguity the detection refuses (naming the key that
+        settles it).
     """
     try:
         return _read_price_file(path, parquet, date_format, columns, sep, decimal, thousands)
@@ -628,7 +634,9 @@ def _interpret(
 ) -> pd.DataFrame:
     """Parse the dates and turn the table into a raw wide table with the detection record."""
     date_name = names[choice.date] or "first column"
-    dates, how = parse_dates(table.iloc[:, choice.date], label, date_name, date_format)
+    tickers = table.iloc[:, choice.ticker] if choice.layout == "long" else None
+    dates, how = parse_dates(table.iloc[:, choice.date], label, date_name, date_format, tickers)
+    require_daily(dates, f"prices in {label}" if kind != "dataframe" else "the DataFrame's prices")
     clock = " (times of day are dropped: keep one row per date)" if how["time_of_day"] else ""
     if choice.layout == "long":
         ticker_name, value_name = names[choice.ticker], names[choice.price]  # type: ignore[index]
@@ -663,6 +671,64 @@ def _interpret(
     record.update(dates=how, columns=used, columns_decided=choice.how)
     wide.attrs.update(format=choice.layout, value_column=value_name, input=record)
     return wide
+
+
+DAILY_MAX_GAP = 4.0
+"""The largest median gap, in calendar days, between consecutive distinct dates of daily
+prices (business days: 1; with holidays and halts still about 1)."""
+
+_SPACINGS = (
+    ((6, 8), "weekly"),
+    ((13, 15), "every two weeks"),
+    ((27, 35), "monthly"),
+    ((85, 95), "quarterly"),
+    ((175, 190), "half-yearly"),
+    ((360, 370), "yearly"),
+)
+
+
+def require_daily(dates: pd.DatetimeIndex, what: str = "prices") -> float:
+    """The median gap in calendar days between consecutive distinct dates, refused above
+    :data:`DAILY_MAX_GAP`: returns are annualized as daily (252 a year), so weekly or
+    monthly prices would give wrong numbers.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        The dates of every row, in any order, repeats allowed (a long table).
+    what : str
+        What the prices are, for the message (``"prices in prices.csv"``).
+
+    Returns
+    -------
+    float
+        The median gap (0.0 with fewer than 2 distinct dates).
+
+    Raises
+    ------
+    InputError
+        The median gap is above :data:`DAILY_MAX_GAP` days.
+
+    Examples
+    --------
+    >>> require_daily(pd.bdate_range("2021-01-04", periods=10))
+    1.0
+    >>> require_daily(pd.date_range("2021-01-01", periods=10, freq="W-FRI"))
+    Traceback (most recent call last):
+    ...
+    qubo_portfolio.errors.InputError: prices are weekly, not daily (median 7 days between dates): qubo-portfolio annualizes daily returns (252 a year); give daily prices
+    """
+    days = np.unique(pd.DatetimeIndex(dates).normalize().to_numpy(dtype="datetime64[D]"))
+    if len(days) < 2:
+        return 0.0
+    gap = float(np.median(np.diff(days).astype(np.int64)))
+    if gap <= DAILY_MAX_GAP:
+        return gap
+    kind = next((f"{name}, not daily" for (lo, hi), name in _SPACINGS if lo <= gap <= hi), None)
+    raise InputError(
+        f"{what} are {kind or 'not daily'} (median {gap:g} days between dates): "
+        "qubo-portfolio annualizes daily returns (252 a year); give daily prices"
+    )
 
 
 def sample_prices() -> pd.DataFrame:

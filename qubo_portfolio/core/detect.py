@@ -398,16 +398,24 @@ def _price_column(names: list[str], label: str, found: dict[str, list[int]]) -> 
 
 
 def parse_dates(
-    column: pd.Series, label: str, name: str, date_format: str | None = None
+    column: pd.Series,
+    label: str,
+    name: str,
+    date_format: str | None = None,
+    groups: pd.Series | None = None,
 ) -> tuple[pd.DatetimeIndex, dict[str, Any]]:
     """Calendar dates of a column, the format decided from every value.
 
     Text dates: ``YYYY-MM-DD`` (also ``/`` or ``.``) and ``YYYYMMDD`` are unambiguous;
     ``DD/MM/YYYY`` and ``MM/DD/YYYY`` (also ``-`` or ``.``, 2-digit years) are told apart by
-    the values that fit only one order; month names are read as written. A time of day and a
-    UTC offset (``2021-05-28 00:00:00-04:00``, mixed offsets across a DST change) are dropped:
-    the date is the local date as written. ``date_format`` (a strptime pattern) always wins.
-    Typed datetimes (Parquet, DataFrames) keep their local date.
+    the values that fit only one order; month names are read as written. When every year is
+    written with two digits, ``YY/MM/DD`` (year first) is a candidate too: taken when it is
+    the only reading that fits every value, or when it and the year-last reading both fit but
+    exactly one of them puts the rows in date order (see :func:`in_date_order`); otherwise
+    refused. A time of day and a UTC offset (``2021-05-28 00:00:00-04:00``, mixed offsets
+    across a DST change) are dropped: the date is the local date as written. ``date_format``
+    (a strptime pattern) always wins. Typed datetimes (Parquet, DataFrames) keep their local
+    date.
 
     Parameters
     ----------
@@ -417,6 +425,9 @@ def parse_dates(
         File and column names for messages.
     date_format : str, optional
         ``data.date_format``.
+    groups : pandas.Series, optional
+        The ticker of each row of a long table: the date order that can decide between
+        year-last and year-first dates is then looked at within each ticker's rows.
 
     Returns
     -------
@@ -429,8 +440,9 @@ def parse_dates(
     ------
     InputError
         A missing date; a column of numbers; a value that fits no format (named, with its
-        row); day-first and month-first both fit but disagree, or rows written in different
-        styles (both name ``data.date_format``).
+        row); day-first and month-first both fit but disagree; year-last and year-first both
+        fit, disagree and the date order does not tell them apart; rows written in different
+        styles (all name ``data.date_format``).
     """
     how: dict[str, Any] = {"column": name, "time_of_day": False, "utc_offsets": []}
     if pd.api.types.is_datetime64_any_dtype(column):
@@ -464,7 +476,8 @@ def parse_dates(
         parsed = _with_format(list(uniques), parts, date_format, label, name, first_row)
         how.update(format=date_format, decided="data.date_format")
     else:
-        parsed, fmt, decided = _detect(parts, label, name, first_row)
+        rows = _RowOrder(codes, None if groups is None else _group_codes(groups))
+        parsed, fmt, decided = _detect(parts, label, name, first_row, rows)
         how.update(format=fmt, decided=decided)
     dates = pd.DatetimeIndex(parsed[codes]).normalize().rename("date")
     return dates, how
@@ -527,7 +540,7 @@ def _with_format(
 
 
 def _detect(
-    parts: list[str], label: str, name: str, first_row: np.ndarray
+    parts: list[str], label: str, name: str, first_row: np.ndarray, rows: _RowOrder
 ) -> tuple[np.ndarray, str, str]:
     """Parse date parts whose format is not given: one style for the column, or an error."""
     styles = np.array([_style(p) for p in parts], dtype=object)
@@ -570,7 +583,7 @@ def _detect(
         fmt, decided = None, "month names"
         parsed = pd.to_datetime(text, format="mixed", errors="coerce")
     else:
-        return _day_or_month_first(text, label, name, first_row)
+        return _numeric_dates(text, label, name, first_row, rows)
     bad = parsed.isna().to_numpy()
     if bad.any():
         _raise_bad(parts, bad, label, name, first_row)
@@ -594,38 +607,220 @@ def _style(part: str) -> str:
     return "bad"
 
 
-def _day_or_month_first(
-    text: pd.Series, label: str, name: str, first_row: np.ndarray
-) -> tuple[np.ndarray, str, str]:
-    """DD/MM/YYYY or MM/DD/YYYY, decided from every value."""
+@dataclass
+class _Reading:
+    """One way to read a column of numeric dates: its name, strptime pattern and dates.
+
+    ``dates`` holds one value per distinct date text, NaT where the text does not fit.
+    """
+
+    name: str
+    fmt: str
+    dates: pd.Series
+
+    @property
+    def fits(self) -> np.ndarray:
+        """Which texts this reading can read."""
+        return self.dates.notna().to_numpy()
+
+    def values(self) -> np.ndarray:
+        """The dates as ``datetime64[ns]``."""
+        return self.dates.to_numpy(dtype="datetime64[ns]")
+
+
+@dataclass
+class _RowOrder:
+    """The rows of a date column: which distinct text each row holds and, in a long table,
+    which ticker (``groups``, None for a wide table)."""
+
+    codes: np.ndarray
+    groups: np.ndarray | None
+
+    def in_order(self, reading: _Reading) -> bool:
+        """Whether ``reading`` puts the rows in date order (see :func:`in_date_order`)."""
+        return in_date_order(reading.values()[self.codes], self.groups)
+
+    @property
+    def where(self) -> str:
+        return " (within each ticker)" if self.groups is not None else ""
+
+
+def in_date_order(dates: np.ndarray, groups: np.ndarray | None = None) -> bool:
+    """Whether dates in file order strictly rise, or strictly fall, from row to row.
+
+    With ``groups`` (the ticker of each row of a long table) only consecutive rows of one
+    ticker are compared, so a file sorted by ticker then date is in order; the direction must
+    be the same for every ticker.
+
+    >>> dates = np.array(["2015-01-02", "2015-01-05", "2015-01-02", "2015-01-05"], "M8[D]")
+    >>> in_date_order(dates), in_date_order(dates, np.array([0, 0, 1, 1]))
+    (False, True)
+    """
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    same = np.ones(max(len(days) - 1, 0), dtype=bool)
+    if groups is not None:
+        order = np.argsort(groups, kind="stable")
+        days, groups = days[order], groups[order]
+        same = groups[1:] == groups[:-1]
+    steps = np.diff(days)[same]
+    return bool((steps > 0).all() or (steps < 0).all())
+
+
+def _group_codes(groups: pd.Series) -> np.ndarray:
+    """An integer code per row for the ticker of that row."""
+    return pd.factorize(groups.astype(str).str.strip().to_numpy())[0]
+
+
+def _readings(text: pd.Series) -> list[_Reading]:
+    """Day-first and month-first readings of ``a/b/y`` dates, and year-first (``y/m/d``)
+    when every year is written with at most two digits."""
     fields = text.str.extract(_NUMERIC_DATE)
     a, sep, b, year = fields[0].astype(int), fields[1].iloc[0], fields[2].astype(int), fields[3]
     short = year.str.len() == 2
     y = year.astype(int)
-    y = y.where(~short, y + np.where(y >= 69, 1900, 2000))
+    y = y.where(~short, _century(y))
     ystr = "%y" if short.all() else "%Y"
-    day_first = pd.to_datetime(pd.DataFrame({"year": y, "month": b, "day": a}), errors="coerce")
-    month_first = pd.to_datetime(pd.DataFrame({"year": y, "month": a, "day": b}), errors="coerce")
-    dfmt, mfmt = f"%d{sep}%m{sep}{ystr}", f"%m{sep}%d{sep}{ystr}"
-    d_ok, m_ok = day_first.notna().to_numpy(), month_first.notna().to_numpy()
+    readings = [
+        _Reading("day-first", f"%d{sep}%m{sep}{ystr}", _calendar_dates(y, b, a)),
+        _Reading("month-first", f"%m{sep}%d{sep}{ystr}", _calendar_dates(y, a, b)),
+    ]
+    if short.all():
+        first_year = _century(a)
+        readings.append(
+            _Reading("year-first", f"%y{sep}%m{sep}%d", _calendar_dates(first_year, b, year))
+        )
+    return readings
+
+
+def _century(yy: pd.Series) -> pd.Series:
+    """Two-digit years as strptime's ``%y`` reads them: 69-99 -> 19xx, 00-68 -> 20xx."""
+    return yy + np.where(yy >= 69, 1900, 2000)
+
+
+def _calendar_dates(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    """Dates from year, month and day fields (NaT where they make no date)."""
+    frame = pd.DataFrame({"year": year.astype(int), "month": month.astype(int)})
+    frame["day"] = day.astype(int)
+    return pd.to_datetime(frame, errors="coerce")
+
+
+def _numeric_dates(
+    text: pd.Series, label: str, name: str, first_row: np.ndarray, rows: _RowOrder
+) -> tuple[np.ndarray, str, str]:
+    """``a/b/y`` (or ``y/m/d`` with two-digit years) dates, decided from every value.
+
+    Day-first against month-first is decided as :func:`_day_or_month_first` says. Year-first
+    comes in when it fits every value: alone it is taken; next to a year-last reading that
+    fits too and disagrees, :func:`_by_date_order` decides or refuses.
+    """
+    day, month, *rest = _readings(text)
+    year = rest[0] if rest and rest[0].fits.all() else None
+    if year is None:
+        return _day_or_month_first(text, day, month, label, name, first_row)
+    if not day.fits.all() and not month.fits.all():
+        return year.values(), year.fmt, _only_year_first(text, day, month, first_row)
+    if day.fits.all() and month.fits.all() and (day.dates != month.dates).any():
+        _refuse_readings(text, [day, month, year], label, name, first_row)
+    dates, fmt, why = _day_or_month_first(text, day, month, label, name, first_row)
+    last = day if fmt == day.fmt else month
+    if (last.dates == year.dates).all():
+        return dates, fmt, why
+    return _by_date_order(text, last, why, year, label, name, first_row, rows)
+
+
+def _only_year_first(text: pd.Series, day: _Reading, month: _Reading, first_row: np.ndarray) -> str:
+    """Why year-first was taken when neither year-last reading fits every value."""
+    order = np.argsort(first_row)
+    neither = ~day.fits & ~month.fits
+    if neither.any():
+        i = next(i for i in order if neither[i])
+        where = f"{text.iat[i]!r} (row {first_row[i] + 1})"
+        return f"year-first: {where} is neither day-first nor month-first"
+    i = next(i for i in order if not day.fits[i])
+    j = next(j for j in order if not month.fits[j])
+    return (
+        f"year-first: {text.iat[i]!r} (row {first_row[i] + 1}) is not day-first and "
+        f"{text.iat[j]!r} (row {first_row[j] + 1}) is not month-first"
+    )
+
+
+def _by_date_order(
+    text: pd.Series,
+    last: _Reading,
+    last_why: str,
+    year: _Reading,
+    label: str,
+    name: str,
+    first_row: np.ndarray,
+    rows: _RowOrder,
+) -> tuple[np.ndarray, str, str]:
+    """Year-last or year-first, both fitting every value: the one that alone puts the rows
+    in date order, or a refusal naming ``data.date_format`` and both patterns."""
+    last_in, year_in = rows.in_order(last), rows.in_order(year)
+    if last_in == year_in:
+        ways = "either way" if last_in else "neither way"
+        _refuse_readings(
+            text,
+            [last, year],
+            label,
+            name,
+            first_row,
+            f"the rows{rows.where} are in date order {ways}",
+        )
+    pick, other = (last, year) if last_in else (year, last)
+    note = (
+        f"the rows{rows.where} are in date order as {pick.name} ({pick.fmt}), "
+        f"not as {other.name} ({other.fmt})"
+    )
+    why = f"{last_why}; {note}" if pick is last else f"year-first: {note}"
+    return pick.values(), pick.fmt, why
+
+
+def _refuse_readings(
+    text: pd.Series,
+    readings: list[_Reading],
+    label: str,
+    name: str,
+    first_row: np.ndarray,
+    because: str = "",
+) -> None:
+    """Refuse dates that several readings fit, naming an example and every pattern."""
+    order = np.argsort(first_row)
+    first = readings[0].dates
+    i = next(i for i in order if any(r.dates.iat[i] != first.iat[i] for r in readings[1:]))
+    names = " and as ".join([", as ".join(r.name for r in readings[:-1]), readings[-1].name])
+    dates = " or ".join(_iso(r.dates.iat[i]) for r in readings)
+    patterns = " or ".join(f'"{r.fmt}"' for r in readings)
+    raise InputError(
+        f"ambiguous dates in {label}, column {name!r}: every date reads as {names} "
+        f"({text.iat[i]!r} is {dates}){' and ' + because if because else ''} "
+        f"(set data.date_format: {patterns})"
+    )
+
+
+def _day_or_month_first(
+    text: pd.Series,
+    day: _Reading,
+    month: _Reading,
+    label: str,
+    name: str,
+    first_row: np.ndarray,
+) -> tuple[np.ndarray, str, str]:
+    """DD/MM/YYYY or MM/DD/YYYY, decided from every value."""
+    d_ok, m_ok = day.fits, month.fits
     order = np.argsort(first_row)
     if d_ok.all() and m_ok.all():
-        if (a == b).all():
-            return day_first.to_numpy(dtype="datetime64[ns]"), dfmt, "day equals month on every row"
-        i = next(i for i in order if a.iat[i] != b.iat[i])
-        raise InputError(
-            f"ambiguous dates in {label}, column {name!r}: every date reads as day-first and "
-            f"as month-first ({text.iat[i]!r} is {_iso(day_first.iat[i])} or "
-            f'{_iso(month_first.iat[i])}) (set data.date_format: "{dfmt}" or "{mfmt}")'
-        )
+        if (day.dates == month.dates).all():
+            return day.values(), day.fmt, "day equals month on every row"
+        _refuse_readings(text, [day, month], label, name, first_row)
     if d_ok.all():
         i = next(i for i in order if not m_ok[i])
         why = f"day-first: {text.iat[i]!r} (row {first_row[i] + 1}) cannot be month-first"
-        return day_first.to_numpy(dtype="datetime64[ns]"), dfmt, why
+        return day.values(), day.fmt, why
     if m_ok.all():
         i = next(i for i in order if not d_ok[i])
         why = f"month-first: {text.iat[i]!r} (row {first_row[i] + 1}) cannot be day-first"
-        return month_first.to_numpy(dtype="datetime64[ns]"), mfmt, why
+        return month.values(), month.fmt, why
     neither = ~d_ok & ~m_ok
     if neither.any():
         _raise_bad(list(text), neither, label, name, first_row)
