@@ -514,3 +514,26 @@ def test_filtered_frame_index_is_not_a_column(tmp_path):
     data = load_prices("dataframe", frame=frame)
     assert data.prices.columns.tolist() == list(TICKERS)
     pd.testing.assert_frame_equal(data.prices, plain(tmp_path, prices.iloc[5:]))
+
+
+def test_a_text_line_after_the_data_is_named_as_a_footer(tmp_path):
+    rows = "".join(f"2021-06-{d:02d},1,2\n" for d in range(1, 9))
+    text = "date,AAA,BBB\n" + rows + "Source: Bloomberg,,\n"
+    refused(
+        r"unparseable date 'Source: Bloomberg' in prices\.csv, row 9 of column 'date' "
+        r"\(a note after the data\? delete that row\)",
+        load_text,
+        tmp_path,
+        text,
+    )
+    lines = rows.splitlines(keepends=True)
+    middle = "date,AAA,BBB\n" + lines[0] + "see below,1,2\n" + "".join(lines[1:])
+    message = refused(r"unparseable date 'see below'", load_text, tmp_path, middle)
+    assert "use dates like 2020-01-31" in message
+
+
+@pytest.mark.parametrize(("price", "crsp"), [("-7.5", True), ("0", False)])
+def test_a_non_positive_price_is_named_and_a_negative_one_hints_at_crsp(tmp_path, price, crsp):
+    text = "date,AAA,BBB\n2021-06-01,1,2\n2021-06-02," + price + ",2\n2021-06-03,1,2\n"
+    message = refused(r"non-positive price .* for AAA on 2021-06-02", load_text, tmp_path, text)
+    assert ("CRSP's prc" in message) == crsp

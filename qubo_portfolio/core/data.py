@@ -1054,9 +1054,12 @@ def _checked_values(frame: pd.DataFrame, label: str) -> np.ndarray:
         bad = values <= 0
     if bad.any():
         i, j = np.argwhere(bad)[0]
+        crsp = ", or take absolute values if it is CRSP's prc (negative for a bid/ask average)"
         raise InputError(
             f"non-positive price {values[i, j]} for {frame.columns[j]} on "
-            f"{_iso(frame.index[i])} in {label} (prices must be > 0; check the file)"
+            f"{_iso(frame.index[i])} in {label} (prices must be > 0; check the file"
+            + (crsp if values[i, j] < 0 else "")
+            + ")"
         )
     return values
 

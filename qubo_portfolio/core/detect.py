@@ -836,11 +836,18 @@ def _day_or_month_first(
 def _raise_bad(
     parts: list[str], bad: np.ndarray, label: str, name: str, first_row: np.ndarray
 ) -> None:
-    """Raise for the first bad value in file order."""
+    """Raise for the first bad value in file order (a text line after the data, such as a
+    spreadsheet's "Source: ..." footer, is named as such)."""
     i = int(np.argmin(np.where(bad, first_row, np.iinfo(np.int64).max)))
+    footer = first_row[i] == first_row.max() and re.search(r"[A-Za-z]{4}", parts[i])
+    fix = (
+        "a note after the data? delete that row"
+        if footer
+        else "use dates like 2020-01-31, or set data.date_format"
+    )
     raise InputError(
         f"unparseable date {parts[i]!r} in {label}, row {first_row[i] + 1} of column {name!r} "
-        "(use dates like 2020-01-31, or set data.date_format)"
+        f"({fix})"
     )
 
 
