@@ -242,3 +242,13 @@ def test_a_reader_that_goes_away_does_not_fail_the_run(tmp_path, config):
     assert proc.wait(timeout=300) == 0, err
     assert "error" not in err and "Traceback" not in err
     assert (out / "summary.json").is_file() and (out / "report.html").is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_where_nothing_can_be_created_is_one_line(config):
+    """/proc exists but takes no new folders (even for root): the message says so."""
+    result = invoke("run", config, "--out", "/proc/qubo-portfolio-test")
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert line.startswith("error: cannot create a folder in /proc (the system says: ")
+    assert line.endswith("; choose another --out)")

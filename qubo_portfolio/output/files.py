@@ -100,8 +100,10 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     except OSError as exc:
+        cause = exc.strerror or type(exc).__name__  # /proc says "No such file or directory"
         raise InputError(
-            f"cannot write in {os_error_text(exc, out.parent)} (choose another --out)"
+            f"cannot create a folder in {out.parent} (the system says: {cause}; choose "
+            "another --out)"
         ) from None
     try:
         umask = os.umask(0)
