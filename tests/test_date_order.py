@@ -60,8 +60,18 @@ def test_year_first_when_no_year_last_reading_fits(tmp_path):
     data = load_text(tmp_path, prices.to_csv(date_format="%y/%m/%d"))
     pd.testing.assert_frame_equal(data.prices, plain(tmp_path, prices))
     assert data.report["input"]["dates"]["decided"] == (
-        "year-first: '95/06/01' (row 1) is neither day-first nor month-first"
+        "year-first: '95/06/01' (row 1) is neither day-first nor month-first; the rows are in "
+        "date order"
     )
+
+
+def test_a_day_first_file_with_one_impossible_date_is_refused_not_read_year_first(tmp_path):
+    """DD/MM/YY from 2005-2008 also reads as YY/MM/DD; a typo (29/02/07) makes day-first
+    fail, but year-first puts the rows out of order: the typo is named, nothing is guessed."""
+    prices = make_prices(start="2005-01-03", rows=900)
+    text = prices.to_csv(date_format="%d/%m/%y").replace("\n28/02/07,", "\n29/02/07,")
+    assert "29/02/07" in text
+    refused(r"unparseable date '29/02/07' in prices\.csv, row \d+", load_text, tmp_path, text)
 
 
 @pytest.mark.parametrize("fmt", ["%d/%m/%y", "%d.%m.%y", "%d-%m-%y"])

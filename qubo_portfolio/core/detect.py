@@ -710,7 +710,8 @@ def _numeric_dates(
     """``a/b/y`` (or ``y/m/d`` with two-digit years) dates, decided from every value.
 
     Day-first against month-first is decided as :func:`_day_or_month_first` says. Year-first
-    comes in when it fits every value: alone it is taken; next to a year-last reading that
+    comes in when it fits every value: alone it is taken when it puts the rows in date order
+    (else the values no year-last reading fits are refused); next to a year-last reading that
     fits too and disagrees, :func:`_by_date_order` decides or refuses.
     """
     day, month, *rest = _readings(text)
@@ -718,7 +719,10 @@ def _numeric_dates(
     if year is None:
         return _day_or_month_first(text, day, month, label, name, first_row)
     if not day.fits.all() and not month.fits.all():
-        return year.values(), year.fmt, _only_year_first(text, day, month, first_row)
+        if rows.in_order(year):  # a DD/MM/YY file with one impossible date is not in order
+            why = f"{_only_year_first(text, day, month, first_row)}; the rows{rows.where} are in date order"
+            return year.values(), year.fmt, why
+        return _day_or_month_first(text, day, month, label, name, first_row)  # refuses
     if day.fits.all() and month.fits.all() and (day.dates != month.dates).any():
         _refuse_readings(text, [day, month, year], label, name, first_row)
     dates, fmt, why = _day_or_month_first(text, day, month, label, name, first_row)
