@@ -39,7 +39,7 @@ class Group(TyperGroup):
         names = set(self.list_commands(ctx))
         start = next((i for i, arg in enumerate(args) if arg in names), None)
         if start is not None:
-            end = args.index("--") if "--" in args[start:] else len(args)
+            end = start + args[start:].index("--") if "--" in args[start:] else len(args)
             flags = [a for a in args[start:end] if a in GLOBAL_FLAGS]
             rest = [a for a in args[start:end] if a not in GLOBAL_FLAGS]
             args = [*flags, *args[:start], *rest, *args[end:]]
@@ -127,7 +127,7 @@ def done(text: str) -> None:
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"qubo-portfolio {__version__}")
+        echo(f"qubo-portfolio {__version__}")
         raise typer.Exit()
 
 
@@ -434,12 +434,12 @@ def solvers() -> None:
     for spec in SOLVERS.values():
         alias = f" (alias: {', '.join(spec.aliases)})" if spec.aliases else ""
         penalty = "penalty BQM" if spec.uses_penalty else "no penalty"
-        typer.echo(f"{spec.name}{alias}  [{penalty}]\n  {spec.summary}")
+        echo(f"{spec.name}{alias}  [{penalty}]\n  {spec.summary}")
         for name, text in spec.parameters.items():
-            typer.echo(f"    {name}: {text}")
+            echo(f"    {name}: {text}")
         if not spec.parameters:
-            typer.echo("    (no solver.params)")
-    typer.echo(
+            echo("    (no solver.params)")
+    echo(
         "\nall solvers: solver.num_reads, solver.seed, solver.polish, solver.certify (certify_time_limit)"
     )
 

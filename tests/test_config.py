@@ -95,3 +95,11 @@ def test_an_error_in_a_set_option_names_the_option_not_the_file(tmp_path, overri
         load_config(write(tmp_path, "model:\n  k: 3\n"), [override])
     with pytest.raises(InputError, match=r"c.yaml: model.k is 2.5: give a whole number"):
         load_config(write(tmp_path, "model:\n  k: 2.5\n"))
+
+
+def test_a_section_error_names_the_file_with_the_set_options_inside_it(tmp_path):
+    path = write(tmp_path, "data:\n  source: csv\nmodel:\n  k: 3\n")
+    with pytest.raises(InputError, match=r"c\.yaml with --set data\.start=2017-01-01: data: "):
+        load_config(path, ["data.start=2017-01-01"])
+    with pytest.raises(InputError, match=r"--set data\.start=2017: .*2017 is not a date written"):
+        load_config(path, ["data.start=2017"])

@@ -331,3 +331,11 @@ def test_a_damaged_environment_file_leaves_the_rest_of_the_page(folders, tmp_pat
     page = build_report(target)
     assert "environment.json cannot be read" in page
     assert 'id="selection"' in page and 'id="metrics"' in page
+
+
+def test_a_damaged_benchmark_file_leaves_the_sweep_page(folders, tmp_path):
+    target = tmp_path / "sweep"
+    shutil.copytree(folders["sweep"], target)
+    (target / "benchmark.json").write_text('{"equal_weight": [1, {"label": "x", "measures": 3}]}')
+    page = build_report(target)
+    assert 'id="selection"' in page and '<tr class="benchmark">' in page

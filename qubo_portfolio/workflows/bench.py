@@ -410,6 +410,10 @@ def in_option_terms(message: str) -> str:
     options (``model.k = 30 is out of range`` -> ``--k = 30 is out of range``)."""
     for key, option in OPTION_OF_KEY.items():
         message = message.replace(key, option)
+    if "data." in message:  # a key no option sets (data.date_format, data.sep, ...)
+        message += (
+            " (bench takes data.* keys from a CONFIG: bench a config whose data.path is the file)"
+        )
     return message
 
 

@@ -50,6 +50,8 @@ def date_text(value: Any) -> Any:
                 f"{value!r} is not a date written YYYY-MM-DD (config dates are ISO, e.g. "
                 "2017-06-01 for the 1st of June; other orders are not guessed)"
             ) from None
+    if value is not None:
+        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD (e.g. 2017-06-01)")
     return value
 
 
@@ -454,17 +456,21 @@ _EXPECTED = {
 }
 
 
-def _origin(location: str, overrides: dict[str, str]) -> str | None:
-    """The ``--set`` text that set ``location`` (or a section holding it, or a key in it)."""
+def _origin(location: str, source: str, overrides: dict[str, str]) -> str:
+    """Who set ``location``: the ``--set`` that set it (or a section holding it); for an error
+    about a section, the file together with the ``--set`` options inside that section."""
     for key, text in overrides.items():
-        if location == key or location.startswith(key + ".") or key.startswith(location + "."):
+        if location == key or location.startswith(key + "."):
             return f"--set {text}"
-    return None
+    inside = [text for key, text in overrides.items() if key.startswith(location + ".")]
+    if inside:
+        return f"{source} with --set {', --set '.join(inside)}"
+    return source
 
 
 def _describe(error: dict, source: str, overrides: dict[str, str] | None = None) -> str:
     location = ".".join(str(p) for p in error["loc"])
-    source = _origin(location, overrides or {}) or source
+    source = _origin(location, source, overrides or {})
     kind = error["type"]
     expected = _EXPECTED.get(kind.split("_")[0])
     if expected is not None and kind.endswith(("_parsing", "_type", "_from_float")):

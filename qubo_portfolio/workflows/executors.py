@@ -21,6 +21,7 @@ Results never depend on the executor: every task carries its own seed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -166,6 +167,8 @@ RETRIES = 2
 """Retries of a task that raised (a transient error on a worker); a task whose worker died is
 recomputed elsewhere by the scheduler anyway (up to ``distributed.scheduler.allowed-failures``)."""
 NO_WORKER_SECONDS = 60.0
+SCHEDULER_SILENT_SECONDS = 15.0
+"""A scheduler that answers no question for this long is lost (one slow answer is not)."""
 """How long a run waits with no worker at all (at the start or after losing them) before
 giving up."""
 POLL_SECONDS = 0.02
@@ -279,6 +282,7 @@ def _collect(client, fn, tasks, shared_future, where) -> Iterator[tuple[int, Any
     del futures  # as_completed holds each future until it is yielded
     seen: set[int] = set()
     no_worker_since: float | None = None
+    silent_since: float | None = None
     checked = time.monotonic()
     while not pending.is_empty():
         if not pending.has_ready():
@@ -289,7 +293,14 @@ def _collect(client, fn, tasks, shared_future, where) -> Iterator[tuple[int, Any
                 _check_alive(client, where)
                 identity = _ask_scheduler(client)
                 if identity is None:
-                    raise ExecutorLost(f"lost the Dask scheduler at {where}: it does not answer")
+                    silent_since = now if silent_since is None else silent_since
+                    if now - silent_since > SCHEDULER_SILENT_SECONDS:
+                        raise ExecutorLost(
+                            f"lost the Dask scheduler at {where}: no answer for "
+                            f"{SCHEDULER_SILENT_SECONDS:g} s"
+                        )
+                    continue
+                silent_since = None
                 if identity.get("workers"):
                     no_worker_since = None
                 elif no_worker_since is None:
@@ -326,7 +337,7 @@ def _ask_scheduler(client) -> dict | None:
     """
     try:
         return client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=5)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, asyncio.TimeoutError):  # distinct types before Python 3.11
         return None
 
 

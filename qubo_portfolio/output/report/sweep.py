@@ -171,14 +171,20 @@ def _best_rows(
 def _benchmarks(folder: Path) -> list[Mapping[str, Any]]:
     """The equal-weight benchmarks of ``benchmark.json`` (absent in folders of older versions)."""
     path = folder / "benchmark.json"
-    return (read_json(path) if path.exists() else {}).get("equal_weight") or []
+    rows = (read_json(path) if path.exists() else {}).get("equal_weight") or []
+    return [row for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
 
 
 def _benchmark_row(
     bench: Mapping[str, Any], group_keys: Sequence[str], penalty: str | None
 ) -> list[Any]:
     """1/N of all K, measured on the same in-sample rows: no grid values, seed or objective."""
-    measures = bench.get("measures") or {}
+    measures = bench.get("measures")
+    measures = measures if isinstance(measures, Mapping) else {}
+    label = str(bench.get("label", "1/N"))
+    days = bench.get("in_sample")
+    if isinstance(days, Mapping) and "(scheme" in label:  # several data/window schemes
+        label += f", in sample {days.get('start')}..{days.get('end')}"
     return [
         *(num(None) for _ in group_keys),
         *([num(None)] if penalty else []),
@@ -187,7 +193,7 @@ def _benchmark_row(
         num(measures.get("annualized_mean"), ".4f"),
         num(measures.get("annualized_volatility"), ".4f"),
         num(measures.get("sharpe"), ".3f"),
-        str(bench.get("label", "1/N")),
+        label,
     ]
 
 
