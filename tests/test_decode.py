@@ -50,3 +50,23 @@ def test_no_feasible_sample_suggests_the_fix():
     qubo = build_qubo(make_returns(80, 4, seed=1), k=2, xi=0.5)
     with pytest.raises(InputError, match=r"raise model.penalty.scale or model.penalty.value"):
         decode(sampleset_of(qubo, [[1, 1, 1, 0], [0, 0, 0, 0]]), qubo)
+
+
+def test_a_spin_sampleset_is_read_as_binary():
+    """A sampler given the SPIN form of the BQM answers in SPIN: s = 2x - 1."""
+    from qubo_portfolio.solvers import get_sampler
+
+    qubo = build_qubo(make_returns(80, 6, seed=2), k=3, xi=0.5)
+    spin = qubo.to_bqm(scale=0.5).change_vartype("SPIN", inplace=False)
+    spin_set = get_sampler("swap").sample(spin, k=3, num_reads=5, seed=0)
+    assert spin_set.vartype is dimod.SPIN
+    binary = get_sampler("swap").sample(qubo.to_bqm(scale=0.5), k=3, num_reads=5, seed=0)
+    a, b = decode(spin_set, qubo), decode(binary, qubo)
+    assert a.samples["feasible"].all() and a.best.tickers == b.best.tickers
+    np.testing.assert_allclose(a.samples["objective"], b.samples["objective"], rtol=1e-12)
+
+
+def test_reads_that_all_hold_another_k_say_so():
+    qubo = build_qubo(make_returns(80, 4, seed=1), k=2, xi=0.5)
+    with pytest.raises(InputError, match=r"every one of 2 reads holds 3 assets, the model asks"):
+        decode(sampleset_of(qubo, [[1, 1, 1, 0], [0, 1, 1, 1]]), qubo)

@@ -206,3 +206,15 @@ def test_a_suffix_naming_another_format_is_refused(tmp_path):
     export_model(qubo, tmp_path / "m.bin", "bqm")
     export_model(qubo, tmp_path / "m.JSON", "qubo-json")
     assert load_model(tmp_path / "m.bin", "bqm") == qubo.to_bqm()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_model_built_from_moments_exports_without_windows(tmp_path, fmt):
+    from qubo_portfolio import PortfolioQubo
+
+    returns = make_returns(60, 5, seed=3)
+    qubo = PortfolioQubo.from_moments(returns.cov(), returns.mean(), k=2, xi=0.5)
+    path = tmp_path / f"m{'.json' if fmt == 'qubo-json' else '.' + fmt}"
+    info = export_model(qubo, path, fmt)
+    assert info["in_sample"] is None and info["num_windows"] == 0
+    assert path.stat().st_size > 0

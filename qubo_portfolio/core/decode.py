@@ -114,9 +114,15 @@ def selection_from_vector(qubo: PortfolioQubo, x: np.ndarray, energy: float) -> 
 def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
     """Decode every read of ``sampleset`` (rows with ``num_occurrences`` expanded).
 
+    A SPIN sampleset (a sampler given the SPIN form of the BQM answers in SPIN) is read as
+    BINARY: ``x = (s + 1) / 2``, its energies unchanged (the same model in other variables).
+
     Raises :class:`InputError` when no read is feasible, suggesting a larger
-    ``model.penalty.scale`` or ``solver.num_reads``.
+    ``model.penalty.scale`` or ``solver.num_reads`` (or, when every read holds the same wrong
+    number of assets, that the sampleset comes from a model with another K').
     """
+    if sampleset.vartype is dimod.SPIN:
+        sampleset = sampleset.change_vartype(dimod.BINARY, inplace=False)
     variables = qubo.variables
     have = sampleset.variables
     missing = [v for v in variables if v not in have]
@@ -151,6 +157,14 @@ def decode(sampleset: dimod.SampleSet, qubo: PortfolioQubo) -> Decoded:
         raw_fraction = float(table["feasible_raw"].mean())
     table.index.name = "read"
     if not feasible.any():
+        held = np.unique(counts)
+        if len(held) == 1 and len(table) > 1:
+            raise NoFeasibleSample(
+                f"no feasible sample: every one of {len(table)} reads holds {held[0]} "
+                f"{'legs' if qubo.long_short else 'assets'}, the model asks for k = {qubo.k} "
+                "(a sampleset from a model with another k? else raise model.penalty.scale or "
+                "solver.num_reads, or set solver.polish: true)"
+            )
         if qubo.long_short:
             raise NoFeasibleSample(
                 f"no feasible sample: none of {len(table)} reads holds exactly k = {qubo.k} "

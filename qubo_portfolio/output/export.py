@@ -131,12 +131,21 @@ def metadata(qubo: PortfolioQubo, penalty: float | None, exclusion: float | None
         "variables": qubo.variables,
         "energy": "x^T A x + penalty (sum x - k)^2"
         + (" + exclusion_penalty sum_i long_i short_i" if qubo.long_short else ""),
-        "in_sample": {
-            "start": qubo.windows[0].first_date.date().isoformat(),
-            "end": qubo.windows[-1].last_date.date().isoformat(),
-        },
+        "in_sample": _in_sample(qubo),
         "version": __version__,
     }
+
+
+def _in_sample(qubo: PortfolioQubo) -> dict[str, str] | None:
+    """The first and last row the windows cover (dates, or the row labels as written); None
+    for a model built from moments (:meth:`PortfolioQubo.from_moments`), which has no rows."""
+    if not qubo.windows:
+        return None
+
+    def label(value: Any) -> str:
+        return value.date().isoformat() if hasattr(value, "date") else str(value)
+
+    return {"start": label(qubo.windows[0].first_date), "end": label(qubo.windows[-1].last_date)}
 
 
 def check_target(
@@ -240,8 +249,12 @@ def export_model(
                 f"\\ qubo_portfolio {meta['version']}: min x^T A x subject to the constraints",
                 f"\\ k {qubo.k}  xi {qubo.xi!r}  return_term {qubo.return_term}  "
                 f"positions {qubo.positions}  assets {qubo.num_assets}  "
-                f"windows {qubo.num_windows}  in-sample {meta['in_sample']['start']}.."
-                f"{meta['in_sample']['end']}",
+                f"windows {qubo.num_windows}  in-sample "
+                + (
+                    f"{meta['in_sample']['start']}..{meta['in_sample']['end']}"
+                    if meta["in_sample"]
+                    else "- (built from moments)"
+                ),
                 *(f"\\ label {name} = {label}" for label, name in renamed.items()),
             ]
 
