@@ -537,3 +537,14 @@ def test_a_non_positive_price_is_named_and_a_negative_one_hints_at_crsp(tmp_path
     text = "date,AAA,BBB\n2021-06-01,1,2\n2021-06-02," + price + ",2\n2021-06-03,1,2\n"
     message = refused(r"non-positive price .* for AAA on 2021-06-02", load_text, tmp_path, text)
     assert ("CRSP's prc" in message) == crsp
+
+
+def test_three_decimal_prices_in_a_comma_file_are_decimals(tmp_path):
+    """101.123 could be a thousands separator; in a comma-separated file it is the decimal
+    point (a crash before: the sniffer compared None with '.,')."""
+    text = "date,AAA,BBB\n" + "".join(
+        f"2021-06-{d:02d},101.{d:03d},50.4{d:02d}\n" for d in range(1, 9)
+    )
+    prices = load_text(tmp_path, text).prices
+    assert prices["AAA"].iloc[0] == pytest.approx(101.001)
+    assert prices["BBB"].iloc[-1] == pytest.approx(50.408)

@@ -237,8 +237,8 @@ def sniff_numbers(
                 f"cannot tell whether {unsure!r} in {label} has a decimal mark or a thousands "
                 'separator (set data.decimal: "." or ",")'
             )
-        other = next(iter(groups), None)
-        marks[{".": ",", ",": "."}.get(other, ".") if other in ".," else "."] = unsure
+        other = next(iter(groups), None)  # a thousands separator seen elsewhere, or None
+        marks["," if other == "." else "."] = unsure
     mark = next(iter(marks), ".")
     if len(groups) > 1 and thousands is None:
         raise InputError(
