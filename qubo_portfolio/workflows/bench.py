@@ -294,7 +294,8 @@ def _proven_reference(
     found = solve(qubo, "swap", num_reads=20, seed=seed)
     best_x = decode(found, qubo).best.legs
     cert = certify(qubo, best_x, time_limit=seconds, seed=seed)
-    elapsed = time.perf_counter() - clock
+    # the incumbent's swap run and the bound, without numba's one-time compilation
+    elapsed = time.perf_counter() - clock - cert["compile_seconds"]
     optimum = min(cert["optimum"], observed)
     gap = gap_of(optimum, cert["lower_bound"])
     if gap <= PROVEN_RTOL:
