@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cluster benchmark (experiments/bench_cluster.md): experiments/bench_cluster.yaml (10 x 10
-# grid x 3 seeds = 300 runs of sa on 470 S&P 500 assets) with --executor local --workers 2 and
+# grid x 3 seeds = 300 runs of sa on 503 S&P 500 assets) with --executor local --workers 2 and
 # with --executor dask --scheduler on a `dask scheduler` and 2 `dask worker` processes (one
 # thread each) started here on 127.0.0.1, REPEATS times each (alternating). The cluster starts
 # before the first timed call and serves every dask call (as a standing cluster would). Prints

@@ -15,7 +15,7 @@ SOLVERS=(--solver swap --solver swap:proposal_type=random
          --solver sa+polish --solver sa+polish:beta_range=dwave)
 
 if [[ -f "$PRICES" ]]; then
-  # 470 complete tickers (no gap filling), last 126 returns, 21-row windows stepping 10, K'=30
+  # the tickers complete on the rows used (503; no gap filling), last 126 returns, 21-row windows stepping 10, K'=30
   $BIN bench --prices "$PRICES" --max-gap 0 --k 30 --xi 0.05 --lookback 126 \
       --window-length 21 --window-step 10 "${SOLVERS[@]}" --reads 20 --repeats 5 \
       --out "$ROOT/sp500"
