@@ -24,6 +24,8 @@ and the penalty ``gamma sum_i long_i short_i`` forbids holding both legs of one 
 
 from __future__ import annotations
 
+import numbers
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -43,7 +45,16 @@ from .moments import (
     fit_window,
     normalize_params,
 )
-from .returns import Window, WindowSpec, apply_lookback, lookback_start, window_bounds
+from .returns import (
+    Window,
+    WindowSpec,
+    apply_lookback,
+    check_returns,
+    lookback_start,
+    row_dates,
+    row_label,
+    window_bounds,
+)
 
 ReturnTerm = Literal["linear", "squared"]
 RETURN_TERMS = ("linear", "squared")
@@ -96,8 +107,7 @@ def _check_overflow(returns: pd.DataFrame, values: np.ndarray) -> None:
         bad = ~np.isfinite(values * values * (4.0 * len(values)))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        ticker, when = returns.columns[j], returns.index[i]
-        date = when.date().isoformat() if isinstance(when, pd.Timestamp) else str(when)
+        ticker, date = returns.columns[j], row_label(returns.index[i])
         raise InputError(
             f"the return of {ticker} on {date} is {values[i, j]:.3g}: the covariance would "
             f"overflow (check the prices of {ticker} around {date}, or leave {ticker} out)"
@@ -122,7 +132,11 @@ def window_moments(
     ``X_m`` the ``L_m x K`` returns of window m, ``mu^(m)`` its column means and
     ``Z_m = (X_m - mu^(m)) / sqrt(L_m - 1)``, ``Q^(m) = Z_m^T Z_m`` (ddof=1); stacking all
     ``Z_m`` gives ``sum_m Q^(m) = Z^T Z`` in one matrix product.
+
+    ``returns`` must pass :func:`~qubo_portfolio.core.returns.check_returns` (a DataFrame,
+    rows oldest first, one numeric column per ticker) and have no missing values.
     """
+    check_returns(returns)
     params = check_estimators(covariance, expected_returns, estimator_params)
     values = returns.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
@@ -179,6 +193,15 @@ def window_moments(
         expected_returns=expected_returns,
         estimator_params=params,
     )
+
+
+def check_xi(xi: Any) -> float:
+    """``xi`` as a float, or :class:`InputError` unless it is a finite real number."""
+    if isinstance(xi, bool) or not isinstance(xi, numbers.Real):
+        raise InputError(f"model.xi = {xi!r} must be a number, not a {type(xi).__name__}")
+    if not np.isfinite(xi):
+        raise InputError(f"model.xi = {xi} must be a finite number")
+    return float(xi)
 
 
 def variable_labels(tickers: Sequence[str], positions: Positions = "long_only") -> list[str]:
@@ -246,8 +269,7 @@ class PortfolioQubo:
             raise InputError(
                 f"model.return_term = {self.return_term!r} is unknown (use linear or squared)"
             )
-        if not np.isfinite(self.xi):
-            raise InputError(f"model.xi = {self.xi} must be a finite number")
+        object.__setattr__(self, "xi", check_xi(self.xi))
 
     @classmethod
     def from_moments(
@@ -319,7 +341,7 @@ class PortfolioQubo:
             mean_mean=mu,
             outer_mean=o,
         )
-        return cls(moments, k, float(xi), return_term, positions)
+        return cls(moments, k, xi, return_term, positions)
 
     # --- the matrix -------------------------------------------------------------------
     @property
@@ -438,30 +460,51 @@ class PortfolioQubo:
     def indicator(self, selection: Selection) -> np.ndarray:
         """The 0/1 vector x (:attr:`variables` order) of a selection.
 
-        ``selection`` is a 0/1 vector in variable order, a mapping ``{variable: 0/1}`` (a
-        dimod sample), or an iterable of selected variables (tickers when long only,
-        ``long:<t>``/``short:<t>`` when long/short).
+        ``selection`` is a 0/1 vector in variable order, a mapping or Series
+        ``{variable: 0/1}`` (a dimod sample; variables left out are 0), or an iterable of
+        selected variables (tickers when long only, ``long:<t>``/``short:<t>`` when
+        long/short). A single string is one variable (``"AAPL"``, not its letters). An
+        unknown or repeated variable, or a vector of another length, raises
+        :class:`InputError`.
         """
         n = self.num_variables
-        if isinstance(selection, pd.Series):
-            selection = selection.reindex(self.variables).fillna(0).to_numpy()
         if isinstance(selection, np.ndarray):
             x = np.asarray(selection, dtype=np.float64).ravel()
             if x.shape != (n,):
-                raise ValueError(f"selection vector has length {x.size}, expected {n}")
+                raise InputError(f"selection vector has length {x.size}, expected {n}")
             return x
+        if isinstance(selection, str):
+            selection = [selection]
+        if isinstance(selection, pd.Series):
+            selection = selection.to_dict()
+        chosen = (
+            {str(t): v for t, v in selection.items()}
+            if isinstance(selection, Mapping)
+            else self._listed(selection)
+        )
         position = {t: i for i, t in enumerate(self.variables)}
-        x = np.zeros(n)
-        if isinstance(selection, Mapping):
-            for t, v in selection.items():
-                x[position[str(t)]] = v
-            return x
-        unknown = [t for t in selection if str(t) not in position]
+        unknown = [t for t in chosen if t not in position]
         if unknown:
             what = "variables" if self.long_short else "tickers"
-            raise KeyError(f"unknown {what} in selection: {unknown}")
-        x[[position[str(t)] for t in selection]] = 1.0
+            raise InputError(
+                f"unknown {what} in selection: {', '.join(unknown[:5])} (choose among "
+                f"{', '.join(self.variables[:5])}{', ...' if n > 5 else ''})"
+            )
+        values = np.asarray(list(chosen.values()))
+        if values.size and values.dtype.kind not in "biuf":
+            raise InputError(f"selection values must be 0/1 numbers, got {values.dtype}")
+        x = np.zeros(n)
+        x[[position[t] for t in chosen]] = values
         return x
+
+    @staticmethod
+    def _listed(selection: Iterable) -> dict[str, float]:
+        """``{variable: 1}`` of a list of selected variables; a repeated one is refused."""
+        names = [str(t) for t in selection]
+        repeated = [t for t, c in Counter(names).items() if c > 1]
+        if repeated:
+            raise InputError(f"selection names {', '.join(repeated[:5])} more than once")
+        return dict.fromkeys(names, 1.0)
 
     def objective(self, selection: Selection) -> float:
         """``x^T A x`` (the penalty-free objective) of a selection."""
@@ -659,7 +702,9 @@ def build_qubo(
     Parameters
     ----------
     returns : DataFrame
-        Simple daily returns, DatetimeIndex, one column per ticker, no missing values.
+        Simple daily returns, one numeric column per ticker, no missing values; rows
+        strictly oldest first (a DatetimeIndex; calendar-day windows need one, trading-day
+        windows also take e.g. integers). Anything else raises :class:`InputError`.
     k : int
         K', the number of assets to hold, ``1 <= k < K``.
     xi : float
@@ -694,10 +739,13 @@ def build_qubo(
     >>> len(bqm.variables), qubo.num_windows
     (20, 10)
     """
+    xi = check_xi(xi)
     spec = WindowSpec.from_any(windows)
+    check_returns(returns)
+    dates = row_dates(returns.index, spec.unit)
     used = apply_lookback(returns, lookback, spec.unit)
-    origin = lookback_start(pd.DatetimeIndex(returns.index), lookback, spec.unit)
-    bounds = window_bounds(pd.DatetimeIndex(used.index), spec, origin=origin)
+    origin = lookback_start(dates, lookback, spec.unit)
+    bounds = window_bounds(dates[len(dates) - len(used) :], spec, origin=origin)
     params = normalize_params(estimator_params)
     estimators = {}  # the default stays the two-argument window_moments(used, bounds)
     if covariance != "empirical" or expected_returns != "empirical" or any(params.values()):
@@ -707,7 +755,7 @@ def build_qubo(
     return PortfolioQubo(
         window_moments(used, bounds, **estimators),
         k=k,
-        xi=float(xi),
+        xi=xi,
         return_term=return_term,
         positions=positions,
     )
