@@ -130,6 +130,70 @@ def plain_a(cov: np.ndarray, mean: np.ndarray, k: int, xi: float) -> np.ndarray:
     return (cov - xi * np.diag(mean)) / k**2
 
 
+def test_from_moments_pairs_a_pandas_mean_by_label():
+    cov, mean = moments()
+    expected = plain_a(cov.to_numpy(), mean.to_numpy(), 2, 1.5)
+    aligned = PortfolioQubo.from_moments(cov, mean, k=2, xi=1.5)
+    shuffled = PortfolioQubo.from_moments(cov, mean.sort_index(ascending=False), k=2, xi=1.5)
+    np.testing.assert_allclose(aligned.A, expected, rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(shuffled.A, aligned.A)
+    assert shuffled.tickers == list(cov.index)
+
+
+def test_from_moments_reorders_cov_columns_and_outer_to_the_index():
+    cov, mean = moments()
+    order = [3, 0, 5, 1, 4, 2]
+    outer = pd.DataFrame(np.outer(mean, mean), index=mean.index, columns=mean.index)
+    mixed = PortfolioQubo.from_moments(
+        cov.iloc[:, order],
+        mean.iloc[order],
+        outer=outer.iloc[order, order[::-1]],
+        k=2,
+        xi=3.0,
+        return_term="squared",
+    )
+    c, m = cov.to_numpy(), mean.to_numpy()
+    np.testing.assert_allclose(mixed.A, (c - 3.0 * np.outer(m, m)) / 4, rtol=1e-15, atol=0)
+    assert mixed.tickers == list(cov.index)
+
+
+def test_from_moments_orders_labelled_inputs_by_the_tickers_given():
+    cov, mean = moments()
+    tickers = list(cov.index[::-1])
+    qubo = PortfolioQubo.from_moments(cov, mean, k=2, xi=1.0, tickers=tickers)
+    reverse = np.arange(len(tickers))[::-1]
+    expected = plain_a(cov.to_numpy()[np.ix_(reverse, reverse)], mean.to_numpy()[reverse], 2, 1.0)
+    np.testing.assert_allclose(qubo.A, expected, rtol=1e-15, atol=0)
+    assert qubo.tickers == tickers
+    # plain arrays are read by position, in the order of the tickers
+    plain = PortfolioQubo.from_moments(cov.to_numpy(), mean.to_numpy(), k=2, tickers=list("abcdef"))
+    np.testing.assert_allclose(plain.A, plain_a(cov.to_numpy(), mean.to_numpy(), 2, 0.0))
+
+
+def test_from_moments_refuses_labels_that_do_not_match():
+    cov, mean = moments()
+    renamed = cov.rename(columns={"T05": "ZZZ"})
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            "cov's columns and cov's index hold different labels: missing T05; extra ZZZ"
+        ),
+    ):
+        PortfolioQubo.from_moments(renamed, mean, k=2)
+    with pytest.raises(
+        InputError, match="mean's index and cov's index hold different labels: missing T05 \\(use"
+    ):
+        PortfolioQubo.from_moments(cov, mean.drop("T05"), k=2)
+    with pytest.raises(InputError, match="extra 0, 1, 2, 3, 4"):  # a RangeIndex is no label
+        PortfolioQubo.from_moments(cov, pd.Series(mean.to_numpy()), k=2)
+    with pytest.raises(InputError, match="tickers must be distinct labels, one per asset: A"):
+        PortfolioQubo.from_moments(cov, mean, k=2, tickers=["A", "A", "B", "C", "D", "E"])
+    with pytest.raises(InputError, match="must be a sequence of labels, not one string"):
+        PortfolioQubo.from_moments(cov.to_numpy()[:3, :3], [0, 0, 0], k=1, tickers="ABC")
+    with pytest.raises(InputError, match="mean must hold numbers, got <U"):
+        PortfolioQubo.from_moments(np.eye(3), ["0.1", "0.2", "0.3"], k=1)
+
+
 @pytest.mark.parametrize(
     ("xi", "message"),
     [

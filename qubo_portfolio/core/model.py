@@ -195,6 +195,70 @@ def window_moments(
     )
 
 
+def _asset_labels(
+    cov: Any, mean: Any, outer: Any, tickers: Sequence[str] | None
+) -> tuple[list[str] | None, str]:
+    """The asset labels of :meth:`PortfolioQubo.from_moments` and where they come from."""
+    if isinstance(tickers, str):
+        raise InputError(f"tickers = {tickers!r} must be a sequence of labels, not one string")
+    found = [
+        (tickers, "tickers"),
+        (cov.index if isinstance(cov, pd.DataFrame) else None, "cov's index"),
+        (mean.index if isinstance(mean, pd.Series) else None, "mean's index"),
+        (outer.index if isinstance(outer, pd.DataFrame) else None, "outer's index"),
+    ]
+    for labels, source in found:
+        if labels is not None:
+            labels = [str(t) for t in labels]
+            _check_distinct(labels, source)
+            return labels, source
+    return None, "positions"
+
+
+def _check_distinct(labels: list[str], source: str) -> None:
+    repeated = [t for t, n in Counter(labels).items() if n > 1]
+    if repeated:
+        raise InputError(
+            f"{source} must be distinct labels, one per asset: {', '.join(repeated[:5])} "
+            "appears more than once"
+        )
+
+
+def _same_labels(axis: pd.Index, labels: list[str], what: str, source: str) -> list[str]:
+    """``axis`` as strings, or :class:`InputError` unless it holds exactly ``labels``.
+
+    ``what`` names the axis (``"mean's index"``), ``source`` where ``labels`` come from.
+    """
+    found = [str(t) for t in axis]
+    _check_distinct(found, what)
+    known, wanted = set(found), set(labels)
+    missing = [t for t in labels if t not in known]
+    extra = [t for t in found if t not in wanted]
+    if missing or extra:
+        parts = [f"missing {', '.join(missing[:5])}"] if missing else []
+        parts += [f"extra {', '.join(extra[:5])}"] if extra else []
+        raise InputError(
+            f"{what} and {source} hold different labels: {'; '.join(parts)} (use the same "
+            "tickers, or pass a plain array to pair by position)"
+        )
+    return found
+
+
+def _by_label(name: str, value: Any, labels: list[str] | None, source: str) -> np.ndarray:
+    """``value`` as float64; a Series or DataFrame first reordered by label to ``labels``."""
+    if labels is not None and isinstance(value, pd.DataFrame):
+        value = value.set_axis(_same_labels(value.index, labels, f"{name}'s index", source))
+        columns = _same_labels(value.columns, labels, f"{name}'s columns", source)
+        value = value.set_axis(columns, axis=1).loc[labels, labels]
+    elif labels is not None and isinstance(value, pd.Series):
+        value = value.set_axis(_same_labels(value.index, labels, f"{name}'s index", source))
+        value = value.loc[labels]
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{name} must hold numbers, got {array.dtype} values")
+    return array.astype(np.float64)
+
+
 def check_xi(xi: Any) -> float:
     """``xi`` as a float, or :class:`InputError` unless it is a finite real number."""
     if isinstance(xi, bool) or not isinstance(xi, numbers.Real):
@@ -291,18 +355,24 @@ class PortfolioQubo:
         :func:`build_qubo` computes from the averaged window moments ``Q-bar``, ``mu-bar`` and
         ``1/M sum_m mu^(m) mu^(m)^T``. Long/short doubles the variables as there.
 
+        Pandas inputs are read by label, arrays by position. The assets are, in this order,
+        ``tickers`` when given, else the index of ``cov`` (a DataFrame), of ``mean`` (a
+        Series) or of ``outer`` (a DataFrame), else ``x0, x1, ...``. Every DataFrame (both
+        axes: ``cov``'s columns are reordered to its index) and Series is reordered to those
+        labels, compared as strings; a missing or extra label raises :class:`InputError`
+        naming it.
+
         Parameters
         ----------
-        cov : array (K, K)
+        cov : array or DataFrame (K, K)
             The (averaged) covariance of daily returns; symmetrized.
-        mean : array (K,)
+        mean : array, sequence or Series (K,)
             The (averaged) mean daily returns.
         k, xi, return_term, positions
             As for :func:`build_qubo`.
         tickers : sequence of str, optional
-            Labels; default the index of ``cov`` when it is a DataFrame (or of ``mean`` when
-            a Series), else ``x0, x1, ...``.
-        outer : array (K, K), optional
+            The asset labels, in the order of the variables (see above).
+        outer : array or DataFrame (K, K), optional
             The averaged ``mu mu^T`` for the squared return term.
 
         Examples
@@ -313,26 +383,22 @@ class PortfolioQubo:
         >>> qubo.tickers, qubo.num_windows
         (['x0', 'x1', 'x2'], 0)
         """
-        if tickers is None:
-            if isinstance(cov, pd.DataFrame):
-                tickers = [str(t) for t in cov.index]
-            elif isinstance(mean, pd.Series):
-                tickers = [str(t) for t in mean.index]
-        c = np.asarray(cov, dtype=np.float64)
-        mu = np.asarray(mean, dtype=np.float64)
+        labels, source = _asset_labels(cov, mean, outer, tickers)
+        c = _by_label("cov", cov, labels, source)
+        mu = _by_label("mean", mean, labels, source)
         if c.ndim != 2 or c.shape[0] != c.shape[1]:
             raise InputError(f"cov must be a square K x K matrix, not of shape {c.shape}")
         n = c.shape[0]
         if mu.shape != (n,):
             raise InputError(f"mean must have K = {n} entries (one per asset), not {mu.shape}")
-        o = np.outer(mu, mu) if outer is None else np.asarray(outer, dtype=np.float64)
+        o = np.outer(mu, mu) if outer is None else _by_label("outer", outer, labels, source)
         if o.shape != (n, n):
             raise InputError(f"outer must be K x K = {n} x {n}, not of shape {o.shape}")
         for name, value in (("cov", c), ("mean", mu), ("outer", o)):
             if not np.isfinite(value).all():
                 raise InputError(f"{name} has missing or infinite values")
-        labels = [f"x{i}" for i in range(n)] if tickers is None else [str(t) for t in tickers]
-        if len(labels) != n or len(set(labels)) != n:
+        labels = [f"x{i}" for i in range(n)] if labels is None else labels
+        if len(labels) != n:
             raise InputError(f"tickers must be {n} distinct labels, one per asset")
         moments = WindowMoments(
             tickers=tuple(labels),
