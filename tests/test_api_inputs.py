@@ -301,3 +301,10 @@ def test_objective_names_unknown_tickers_and_reads_a_string_as_one_ticker():
         qubo.objective(["T01", "T01"])
     with pytest.raises(InputError, match="selection vector has length 3, expected 6"):
         qubo.objective(np.ones(3))
+    spin = {t: -1 for t in qubo.tickers} | {"T01": 1, "T04": 1}  # a SPIN sample
+    with pytest.raises(InputError, match=r"^selection values must be 0 or 1, got \[-1, -1, -1\]$"):
+        qubo.objective(spin)
+    with pytest.raises(InputError, match=r"got \[0.5, 0.5\]"):
+        qubo.objective(np.array([0, 0.5, 0, 0, 0.5, 0]))  # weights, not a selection
+    with pytest.raises(InputError, match=r"got \[nan\]"):
+        qubo.objective(pd.Series({"T01": 1, "T04": np.nan}))

@@ -259,6 +259,14 @@ def _by_label(name: str, value: Any, labels: list[str] | None, source: str) -> n
     return array.astype(np.float64)
 
 
+def _zero_one(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, or :class:`InputError` unless every one is 0 or 1."""
+    if values.size and (values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all()):
+        shown = [v for v in values.tolist() if v not in (0, 1)][:3]
+        raise InputError(f"selection values must be 0 or 1, got {shown}")
+    return values.astype(np.float64)
+
+
 def check_xi(xi: Any) -> float:
     """``xi`` as a float, or :class:`InputError` unless it is a finite real number."""
     if isinstance(xi, bool) or not isinstance(xi, numbers.Real):
@@ -530,15 +538,14 @@ class PortfolioQubo:
         ``{variable: 0/1}`` (a dimod sample; variables left out are 0), or an iterable of
         selected variables (tickers when long only, ``long:<t>``/``short:<t>`` when
         long/short). A single string is one variable (``"AAPL"``, not its letters). An
-        unknown or repeated variable, or a vector of another length, raises
-        :class:`InputError`.
+        unknown or repeated variable, a value other than 0 or 1 (a SPIN sample, weights),
+        or a vector of another length, raises :class:`InputError`.
         """
         n = self.num_variables
         if isinstance(selection, np.ndarray):
-            x = np.asarray(selection, dtype=np.float64).ravel()
-            if x.shape != (n,):
-                raise InputError(f"selection vector has length {x.size}, expected {n}")
-            return x
+            if selection.size != n:
+                raise InputError(f"selection vector has length {selection.size}, expected {n}")
+            return _zero_one(selection.ravel())
         if isinstance(selection, str):
             selection = [selection]
         if isinstance(selection, pd.Series):
@@ -556,11 +563,8 @@ class PortfolioQubo:
                 f"unknown {what} in selection: {', '.join(unknown[:5])} (choose among "
                 f"{', '.join(self.variables[:5])}{', ...' if n > 5 else ''})"
             )
-        values = np.asarray(list(chosen.values()))
-        if values.size and values.dtype.kind not in "biuf":
-            raise InputError(f"selection values must be 0/1 numbers, got {values.dtype}")
         x = np.zeros(n)
-        x[[position[t] for t in chosen]] = values
+        x[[position[t] for t in chosen]] = _zero_one(np.asarray(list(chosen.values())))
         return x
 
     @staticmethod
