@@ -28,7 +28,8 @@ import pandas as pd
 import sklearn.utils.validation as skv
 from skfolio.optimization._base import BaseOptimization
 
-from .core.returns import WindowSpec
+from .core.returns import WindowSpec, check_returns
+from .errors import InputError
 from .workflows.selector import select_assets
 from .workflows.settings import SelectorSpec
 
@@ -133,7 +134,8 @@ class QuboSelection(BaseOptimization):
         Parameters
         ----------
         X : array-like of shape (n_observations, n_assets)
-            Daily simple returns, oldest first; a DataFrame keeps its tickers and dates.
+            Daily simple returns, oldest first; a DataFrame keeps its tickers and dates
+            (its rows must be strictly oldest first, else :class:`InputError`).
         y : Ignored
 
         Returns
@@ -173,22 +175,30 @@ class QuboSelection(BaseOptimization):
 def _as_returns(X: Any, dated: bool = False) -> pd.DataFrame:
     """``X`` as a DataFrame with string columns and a DatetimeIndex.
 
-    Without dates (an array, or ``dated=False`` and no DatetimeIndex) the rows get business
-    days as placeholders: trading-day windows only count rows. ``dated=True`` (calendar-day
-    windows) requires a DatetimeIndex.
+    A DataFrame must pass :func:`~qubo_portfolio.core.returns.check_returns` (rows oldest
+    first, one numeric column per ticker). Without dates (an array, or ``dated=False`` and
+    no DatetimeIndex) the rows get business days as placeholders: trading-day windows only
+    count rows. ``dated=True`` (calendar-day windows) requires a DatetimeIndex.
     """
     if isinstance(X, pd.DataFrame):
+        check_returns(X, "X")
         frame = X.copy()
     else:
-        values = np.asarray(X, dtype=np.float64)
+        values = np.asarray(X)
         if values.ndim != 2:
-            raise ValueError(f"X must be 2-dimensional (observations x assets), not {values.ndim}")
+            raise InputError(
+                f"X must be 2-dimensional (rows = dates, columns = assets), not {values.ndim}-"
+                "dimensional (one asset's Series: X.to_frame())"
+            )
+        if values.dtype.kind not in "iuf":
+            raise InputError(f"X must hold numbers, got {values.dtype} values")
         frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
     frame.columns = [str(c) for c in frame.columns]
     if not isinstance(frame.index, pd.DatetimeIndex):
         if dated:
-            raise ValueError(
-                "calendar-day windows need returns with a DatetimeIndex (pass a DataFrame)"
+            raise InputError(
+                "calendar-day windows need returns with a DatetimeIndex (pass a DataFrame "
+                "indexed by date, or use trading_days)"
             )
         frame.index = pd.bdate_range("2000-01-03", periods=len(frame), name="date")
     return frame

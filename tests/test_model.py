@@ -159,7 +159,7 @@ def test_indicator_accepts_tickers_vectors_and_samples():
     x = qubo.indicator(["T01", "T02"])
     assert x.tolist() == [0, 1, 1, 0, 0, 0, 0, 0]
     assert qubo.objective(x) == qubo.objective({"T01": 1, "T02": 1, "T03": 0})
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError, match="unknown tickers in selection: NOPE"):
         qubo.indicator(["NOPE"])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dimod
 import dimod.testing
 import numpy as np
@@ -119,3 +121,27 @@ def test_exact_with_exclusive_pairs_matches_the_long_short_model():
     )
     np.testing.assert_allclose(from_bqm.record.energy, from_model.record.energy, rtol=1e-9)
     assert qubo.is_feasible(from_bqm.record.sample).all()
+
+
+@pytest.mark.parametrize("name", ["exact", "swap"])
+@pytest.mark.parametrize("k", [0, 6, 7, 2.5])
+def test_exact_and_swap_take_the_same_k(name, k):
+    """1 <= k <= K - 1, PortfolioQubo's long-only rule: k = 0 no longer returns nothing."""
+    bqm = build_qubo(make_returns(n_rows=160, n_assets=6, seed=3), k=2, xi=0.5).to_bqm()
+    message = f"k must be an integer with 1 <= k <= K - 1 = 5, got {k!r}"
+    with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
+        get_sampler(name).sample(bqm, k=k)
+
+
+@pytest.mark.parametrize("name", ["exact", "swap"])
+def test_with_pairs_k_stops_at_the_number_of_pairs(name):
+    qubo = build_qubo(
+        make_returns(n_rows=160, n_assets=3, seed=3), k=3, xi=0.5, positions="long_short"
+    )
+    pairs = [(f"long:{t}", f"short:{t}") for t in qubo.tickers]
+    bqm = qubo.objective_bqm()
+    sampler = get_sampler(name)
+    best = sampler.sample(bqm, k=3, exclusive_pairs=pairs, num_reads=1, seed=0)
+    assert len(best) == 1
+    with pytest.raises(InputError, match="k = 4 exceeds the 3 variables that can be held"):
+        sampler.sample(bqm, k=4, exclusive_pairs=pairs)

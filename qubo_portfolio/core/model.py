@@ -24,6 +24,8 @@ and the penalty ``gamma sum_i long_i short_i`` forbids holding both legs of one 
 
 from __future__ import annotations
 
+import numbers
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -43,7 +45,16 @@ from .moments import (
     fit_window,
     normalize_params,
 )
-from .returns import Window, WindowSpec, apply_lookback, lookback_start, window_bounds
+from .returns import (
+    Window,
+    WindowSpec,
+    apply_lookback,
+    check_returns,
+    lookback_start,
+    row_dates,
+    row_label,
+    window_bounds,
+)
 
 ReturnTerm = Literal["linear", "squared"]
 RETURN_TERMS = ("linear", "squared")
@@ -96,8 +107,7 @@ def _check_overflow(returns: pd.DataFrame, values: np.ndarray) -> None:
         bad = ~np.isfinite(values * values * (4.0 * len(values)))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        ticker, when = returns.columns[j], returns.index[i]
-        date = when.date().isoformat() if isinstance(when, pd.Timestamp) else str(when)
+        ticker, date = returns.columns[j], row_label(returns.index[i])
         raise InputError(
             f"the return of {ticker} on {date} is {values[i, j]:.3g}: the covariance would "
             f"overflow (check the prices of {ticker} around {date}, or leave {ticker} out)"
@@ -122,7 +132,11 @@ def window_moments(
     ``X_m`` the ``L_m x K`` returns of window m, ``mu^(m)`` its column means and
     ``Z_m = (X_m - mu^(m)) / sqrt(L_m - 1)``, ``Q^(m) = Z_m^T Z_m`` (ddof=1); stacking all
     ``Z_m`` gives ``sum_m Q^(m) = Z^T Z`` in one matrix product.
+
+    ``returns`` must pass :func:`~qubo_portfolio.core.returns.check_returns` (a DataFrame,
+    rows oldest first, one numeric column per ticker) and have no missing values.
     """
+    check_returns(returns)
     params = check_estimators(covariance, expected_returns, estimator_params)
     values = returns.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
@@ -179,6 +193,87 @@ def window_moments(
         expected_returns=expected_returns,
         estimator_params=params,
     )
+
+
+def _asset_labels(
+    cov: Any, mean: Any, outer: Any, tickers: Sequence[str] | None
+) -> tuple[list[str] | None, str]:
+    """The asset labels of :meth:`PortfolioQubo.from_moments` and where they come from."""
+    if isinstance(tickers, str):
+        raise InputError(f"tickers = {tickers!r} must be a sequence of labels, not one string")
+    found = [
+        (tickers, "tickers"),
+        (cov.index if isinstance(cov, pd.DataFrame) else None, "cov's index"),
+        (mean.index if isinstance(mean, pd.Series) else None, "mean's index"),
+        (outer.index if isinstance(outer, pd.DataFrame) else None, "outer's index"),
+    ]
+    for labels, source in found:
+        if labels is not None:
+            labels = [str(t) for t in labels]
+            _check_distinct(labels, source)
+            return labels, source
+    return None, "positions"
+
+
+def _check_distinct(labels: list[str], source: str) -> None:
+    repeated = [t for t, n in Counter(labels).items() if n > 1]
+    if repeated:
+        raise InputError(
+            f"{source} must be distinct labels, one per asset: {', '.join(repeated[:5])} "
+            "appears more than once"
+        )
+
+
+def _same_labels(axis: pd.Index, labels: list[str], what: str, source: str) -> list[str]:
+    """``axis`` as strings, or :class:`InputError` unless it holds exactly ``labels``.
+
+    ``what`` names the axis (``"mean's index"``), ``source`` where ``labels`` come from.
+    """
+    found = [str(t) for t in axis]
+    _check_distinct(found, what)
+    known, wanted = set(found), set(labels)
+    missing = [t for t in labels if t not in known]
+    extra = [t for t in found if t not in wanted]
+    if missing or extra:
+        parts = [f"missing {', '.join(missing[:5])}"] if missing else []
+        parts += [f"extra {', '.join(extra[:5])}"] if extra else []
+        raise InputError(
+            f"{what} and {source} hold different labels: {'; '.join(parts)} (use the same "
+            "tickers, or pass a plain array to pair by position)"
+        )
+    return found
+
+
+def _by_label(name: str, value: Any, labels: list[str] | None, source: str) -> np.ndarray:
+    """``value`` as float64; a Series or DataFrame first reordered by label to ``labels``."""
+    if labels is not None and isinstance(value, pd.DataFrame):
+        value = value.set_axis(_same_labels(value.index, labels, f"{name}'s index", source))
+        columns = _same_labels(value.columns, labels, f"{name}'s columns", source)
+        value = value.set_axis(columns, axis=1).loc[labels, labels]
+    elif labels is not None and isinstance(value, pd.Series):
+        value = value.set_axis(_same_labels(value.index, labels, f"{name}'s index", source))
+        value = value.loc[labels]
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{name} must hold numbers, got {array.dtype} values")
+    return array.astype(np.float64)
+
+
+def _zero_one(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, or :class:`InputError` unless every one is 0 or 1."""
+    if values.size and (values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all()):
+        shown = [v for v in values.tolist() if v not in (0, 1)][:3]
+        raise InputError(f"selection values must be 0 or 1, got {shown}")
+    return values.astype(np.float64)
+
+
+def check_xi(xi: Any) -> float:
+    """``xi`` as a float, or :class:`InputError` unless it is a finite real number."""
+    if isinstance(xi, bool) or not isinstance(xi, numbers.Real):
+        raise InputError(f"model.xi = {xi!r} must be a number, not a {type(xi).__name__}")
+    if not np.isfinite(xi):
+        raise InputError(f"model.xi = {xi} must be a finite number")
+    return float(xi)
 
 
 def variable_labels(tickers: Sequence[str], positions: Positions = "long_only") -> list[str]:
@@ -246,8 +341,7 @@ class PortfolioQubo:
             raise InputError(
                 f"model.return_term = {self.return_term!r} is unknown (use linear or squared)"
             )
-        if not np.isfinite(self.xi):
-            raise InputError(f"model.xi = {self.xi} must be a finite number")
+        object.__setattr__(self, "xi", check_xi(self.xi))
 
     @classmethod
     def from_moments(
@@ -269,18 +363,24 @@ class PortfolioQubo:
         :func:`build_qubo` computes from the averaged window moments ``Q-bar``, ``mu-bar`` and
         ``1/M sum_m mu^(m) mu^(m)^T``. Long/short doubles the variables as there.
 
+        Pandas inputs are read by label, arrays by position. The assets are, in this order,
+        ``tickers`` when given, else the index of ``cov`` (a DataFrame), of ``mean`` (a
+        Series) or of ``outer`` (a DataFrame), else ``x0, x1, ...``. Every DataFrame (both
+        axes: ``cov``'s columns are reordered to its index) and Series is reordered to those
+        labels, compared as strings; a missing or extra label raises :class:`InputError`
+        naming it.
+
         Parameters
         ----------
-        cov : array (K, K)
+        cov : array or DataFrame (K, K)
             The (averaged) covariance of daily returns; symmetrized.
-        mean : array (K,)
+        mean : array, sequence or Series (K,)
             The (averaged) mean daily returns.
         k, xi, return_term, positions
             As for :func:`build_qubo`.
         tickers : sequence of str, optional
-            Labels; default the index of ``cov`` when it is a DataFrame (or of ``mean`` when
-            a Series), else ``x0, x1, ...``.
-        outer : array (K, K), optional
+            The asset labels, in the order of the variables (see above).
+        outer : array or DataFrame (K, K), optional
             The averaged ``mu mu^T`` for the squared return term.
 
         Examples
@@ -291,26 +391,22 @@ class PortfolioQubo:
         >>> qubo.tickers, qubo.num_windows
         (['x0', 'x1', 'x2'], 0)
         """
-        if tickers is None:
-            if isinstance(cov, pd.DataFrame):
-                tickers = [str(t) for t in cov.index]
-            elif isinstance(mean, pd.Series):
-                tickers = [str(t) for t in mean.index]
-        c = np.asarray(cov, dtype=np.float64)
-        mu = np.asarray(mean, dtype=np.float64)
+        labels, source = _asset_labels(cov, mean, outer, tickers)
+        c = _by_label("cov", cov, labels, source)
+        mu = _by_label("mean", mean, labels, source)
         if c.ndim != 2 or c.shape[0] != c.shape[1]:
             raise InputError(f"cov must be a square K x K matrix, not of shape {c.shape}")
         n = c.shape[0]
         if mu.shape != (n,):
             raise InputError(f"mean must have K = {n} entries (one per asset), not {mu.shape}")
-        o = np.outer(mu, mu) if outer is None else np.asarray(outer, dtype=np.float64)
+        o = np.outer(mu, mu) if outer is None else _by_label("outer", outer, labels, source)
         if o.shape != (n, n):
             raise InputError(f"outer must be K x K = {n} x {n}, not of shape {o.shape}")
         for name, value in (("cov", c), ("mean", mu), ("outer", o)):
             if not np.isfinite(value).all():
                 raise InputError(f"{name} has missing or infinite values")
-        labels = [f"x{i}" for i in range(n)] if tickers is None else [str(t) for t in tickers]
-        if len(labels) != n or len(set(labels)) != n:
+        labels = [f"x{i}" for i in range(n)] if labels is None else labels
+        if len(labels) != n:
             raise InputError(f"tickers must be {n} distinct labels, one per asset")
         moments = WindowMoments(
             tickers=tuple(labels),
@@ -319,7 +415,7 @@ class PortfolioQubo:
             mean_mean=mu,
             outer_mean=o,
         )
-        return cls(moments, k, float(xi), return_term, positions)
+        return cls(moments, k, xi, return_term, positions)
 
     # --- the matrix -------------------------------------------------------------------
     @property
@@ -438,30 +534,47 @@ class PortfolioQubo:
     def indicator(self, selection: Selection) -> np.ndarray:
         """The 0/1 vector x (:attr:`variables` order) of a selection.
 
-        ``selection`` is a 0/1 vector in variable order, a mapping ``{variable: 0/1}`` (a
-        dimod sample), or an iterable of selected variables (tickers when long only,
-        ``long:<t>``/``short:<t>`` when long/short).
+        ``selection`` is a 0/1 vector in variable order, a mapping or Series
+        ``{variable: 0/1}`` (a dimod sample; variables left out are 0), or an iterable of
+        selected variables (tickers when long only, ``long:<t>``/``short:<t>`` when
+        long/short). A single string is one variable (``"AAPL"``, not its letters). An
+        unknown or repeated variable, a value other than 0 or 1 (a SPIN sample, weights),
+        or a vector of another length, raises :class:`InputError`.
         """
         n = self.num_variables
-        if isinstance(selection, pd.Series):
-            selection = selection.reindex(self.variables).fillna(0).to_numpy()
         if isinstance(selection, np.ndarray):
-            x = np.asarray(selection, dtype=np.float64).ravel()
-            if x.shape != (n,):
-                raise ValueError(f"selection vector has length {x.size}, expected {n}")
-            return x
+            if selection.size != n:
+                raise InputError(f"selection vector has length {selection.size}, expected {n}")
+            return _zero_one(selection.ravel())
+        if isinstance(selection, str):
+            selection = [selection]
+        if isinstance(selection, pd.Series):
+            selection = selection.to_dict()
+        chosen = (
+            {str(t): v for t, v in selection.items()}
+            if isinstance(selection, Mapping)
+            else self._listed(selection)
+        )
         position = {t: i for i, t in enumerate(self.variables)}
-        x = np.zeros(n)
-        if isinstance(selection, Mapping):
-            for t, v in selection.items():
-                x[position[str(t)]] = v
-            return x
-        unknown = [t for t in selection if str(t) not in position]
+        unknown = [t for t in chosen if t not in position]
         if unknown:
             what = "variables" if self.long_short else "tickers"
-            raise KeyError(f"unknown {what} in selection: {unknown}")
-        x[[position[str(t)] for t in selection]] = 1.0
+            raise InputError(
+                f"unknown {what} in selection: {', '.join(unknown[:5])} (choose among "
+                f"{', '.join(self.variables[:5])}{', ...' if n > 5 else ''})"
+            )
+        x = np.zeros(n)
+        x[[position[t] for t in chosen]] = _zero_one(np.asarray(list(chosen.values())))
         return x
+
+    @staticmethod
+    def _listed(selection: Iterable) -> dict[str, float]:
+        """``{variable: 1}`` of a list of selected variables; a repeated one is refused."""
+        names = [str(t) for t in selection]
+        repeated = [t for t, c in Counter(names).items() if c > 1]
+        if repeated:
+            raise InputError(f"selection names {', '.join(repeated[:5])} more than once")
+        return dict.fromkeys(names, 1.0)
 
     def objective(self, selection: Selection) -> float:
         """``x^T A x`` (the penalty-free objective) of a selection."""
@@ -659,7 +772,9 @@ def build_qubo(
     Parameters
     ----------
     returns : DataFrame
-        Simple daily returns, DatetimeIndex, one column per ticker, no missing values.
+        Simple daily returns, one numeric column per ticker, no missing values; rows
+        strictly oldest first (a DatetimeIndex; calendar-day windows need one, trading-day
+        windows also take e.g. integers). Anything else raises :class:`InputError`.
     k : int
         K', the number of assets to hold, ``1 <= k < K``.
     xi : float
@@ -694,10 +809,13 @@ def build_qubo(
     >>> len(bqm.variables), qubo.num_windows
     (20, 10)
     """
+    xi = check_xi(xi)
     spec = WindowSpec.from_any(windows)
+    check_returns(returns)
+    dates = row_dates(returns.index, spec.unit)
     used = apply_lookback(returns, lookback, spec.unit)
-    origin = lookback_start(pd.DatetimeIndex(returns.index), lookback, spec.unit)
-    bounds = window_bounds(pd.DatetimeIndex(used.index), spec, origin=origin)
+    origin = lookback_start(dates, lookback, spec.unit)
+    bounds = window_bounds(dates[len(dates) - len(used) :], spec, origin=origin)
     params = normalize_params(estimator_params)
     estimators = {}  # the default stays the two-argument window_moments(used, bounds)
     if covariance != "empirical" or expected_returns != "empirical" or any(params.values()):
@@ -707,7 +825,7 @@ def build_qubo(
     return PortfolioQubo(
         window_moments(used, bounds, **estimators),
         k=k,
-        xi=float(xi),
+        xi=xi,
         return_term=return_term,
         positions=positions,
     )

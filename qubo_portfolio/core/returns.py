@@ -7,9 +7,10 @@ each window holds (:func:`window_bounds`), in trading days (rows) or calendar da
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,119 @@ def simple_returns(prices: pd.DataFrame) -> pd.DataFrame:
     return returns
 
 
+def row_label(label: Any) -> str:
+    """A row label as messages show it: a date at midnight as ``YYYY-MM-DD``, else ``str``."""
+    if isinstance(label, pd.Timestamp) and label == label.normalize():
+        return label.date().isoformat()
+    return str(label)
+
+
+def check_row_order(index: pd.Index, what: str = "returns") -> None:
+    """Refuse row labels that do not strictly increase (oldest row first, one row per date).
+
+    The model reads rows by position (the last ``lookback`` rows, windows laid out from the
+    first row), so rows in another order would silently give other windows. Names the
+    first offending row (0-based position and label) and the fix.
+    """
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    missing = np.flatnonzero(pd.isna(index)) if not isinstance(index, pd.MultiIndex) else []
+    if len(missing):
+        raise InputError(
+            f"{what} row {missing[0]} has no date ({index[missing[0]]}): drop it "
+            f"({what}[{what}.index.notna()])"
+        )
+    values = index.to_numpy()
+    try:
+        later = np.asarray(values[1:] > values[:-1], dtype=bool)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in values})
+        raise InputError(
+            f"{what}.index mixes labels that cannot be ordered ({', '.join(kinds)}): "
+            "label the rows by date (a DatetimeIndex)"
+        ) from None
+    if later.all():
+        return
+    i = int(np.flatnonzero(~later)[0]) + 1
+    here, before = row_label(index[i]), row_label(index[i - 1])
+    if here == before or index[i] == index[i - 1]:
+        raise InputError(
+            f"{what}.index holds {here} twice (rows {i - 1} and {i}): keep one row per date, "
+            f"e.g. {what}[~{what}.index.duplicated(keep='last')]"
+        )
+    raise InputError(
+        f"{what} rows are not oldest first: row {i} ({here}) comes after row {i - 1} "
+        f"({before}); sort them with {what}.sort_index()"
+    )
+
+
+def check_returns(returns: Any, name: str = "returns") -> None:
+    """Refuse a returns table the model would misread, in one line naming the fix.
+
+    ``returns`` must be a DataFrame (rows = dates, oldest first, each date once; one numeric
+    column per ticker, each ticker once). Missing values are checked where the moments are
+    computed. ``name`` is what the messages call the table.
+    """
+    if not isinstance(returns, pd.DataFrame):
+        raise InputError(
+            f"{name} must be a pandas DataFrame (rows = dates, columns = tickers), got "
+            f"{type(returns).__name__} (e.g. pd.DataFrame(values, index=dates, columns=tickers))"
+        )
+    if returns.shape[1] == 0:
+        raise InputError(f"{name} has no columns: give one column of returns per ticker")
+    counts = Counter(str(c) for c in returns.columns)
+    repeated = [c for c, n in counts.items() if n > 1]
+    if repeated:
+        raise InputError(
+            f"{name} has more than one column named {', '.join(repeated[:5])}: give each "
+            f"ticker one column (e.g. {name}.loc[:, ~{name}.columns.duplicated()])"
+        )
+    bad = [
+        f"{c} ({t})"
+        for c, t in returns.dtypes.items()
+        if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)
+    ]
+    if bad:
+        raise InputError(
+            f"{name} columns {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''} do not hold "
+            f"numbers: convert them (e.g. {name}.astype(float)) after checking the values"
+        )
+    check_row_order(returns.index, name)
+
+
+def row_dates(index: pd.Index, unit: WindowUnit = "trading_days") -> pd.DatetimeIndex:
+    """The dates of the return rows labelled ``index``, checked oldest first.
+
+    A DatetimeIndex is used as it is. Calendar-day windows need one; trading-day windows
+    only count rows, so other labels (integers, say) are converted with
+    ``pd.DatetimeIndex`` and only label the windows.
+    """
+    check_row_order(index)
+    if isinstance(index, pd.DatetimeIndex):
+        return index
+    if unit == "calendar_days":
+        raise InputError(
+            "calendar-day windows need returns with a DatetimeIndex, got "
+            f"{type(index).__name__} (returns.index = pd.to_datetime(returns.index), or use "
+            "trading_days)"
+        )
+    try:
+        dates = pd.DatetimeIndex(index)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"returns.index labels such as {row_label(index[0])!r} are not dates: label the "
+            "rows by date (returns.index = pd.to_datetime(...)) or by position (reset_index)"
+        ) from None
+    check_row_order(dates)
+    return dates
+
+
+def _check_whole(name: str, value: Any, unit: str) -> None:
+    """Refuse a count that is not a whole number (``None`` passes)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)):
+        raise InputError(f"{name} = {value!r} must be a whole number of {unit}, or None")
+
+
 def apply_lookback(
     returns: pd.DataFrame, lookback: int | None, unit: WindowUnit = "trading_days"
 ) -> pd.DataFrame:
@@ -41,6 +155,7 @@ def apply_lookback(
     """
     if lookback is None:
         return returns
+    _check_whole("model.lookback", lookback, unit.replace("_", " "))
     if lookback < 2:
         raise InputError(
             f"model.lookback = {lookback} is too short (use at least 2, or null for all)"
@@ -134,8 +249,9 @@ class WindowSpec:
                     "(use length, step, count, unit)"
                 )
             return cls(**spec)
-        raise TypeError(
-            f"windows must be a WindowSpec, a mapping or None, not {type(spec).__name__}"
+        raise InputError(
+            f"windows = {spec!r} must be a mapping such as {{'length': 63, 'step': 21}}, a "
+            f"WindowSpec or None, not a {type(spec).__name__}"
         )
 
 
@@ -167,6 +283,9 @@ def _check_spec(spec: WindowSpec) -> None:
         raise InputError(
             f"windows.unit = {spec.unit!r} is unknown (use trading_days or calendar_days)"
         )
+    days = spec.unit.replace("_", " ")
+    for name, what in (("length", days), ("step", days), ("count", "windows")):
+        _check_whole(f"windows.{name}", getattr(spec, name), what)
     if spec.step is not None and spec.count is not None:
         raise InputError("windows.step and windows.count are both set (give one of them)")
     if spec.length is not None and spec.length < 2:
@@ -211,10 +330,12 @@ def window_bounds(
     when given, else the first date.
 
     Raises :class:`InputError` when L exceeds the data or a window has fewer than 2 rows,
-    naming both numbers.
+    naming both numbers, and when ``index`` is not strictly increasing
+    (:func:`check_row_order`).
     """
     spec = WindowSpec.from_any(spec)
     _check_spec(spec)
+    index = row_dates(index, spec.unit)
     n_rows = len(index)
     if n_rows < 2:
         raise InputError(f"only {n_rows} return rows: need at least 2 (widen data.start/end)")

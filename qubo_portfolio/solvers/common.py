@@ -23,6 +23,7 @@ from ..errors import InputError
 __all__ = [
     "SubsetProblem",
     "check_int",
+    "check_k",
     "dense_matrix",
     "finish",
     "subset_problem",
@@ -84,6 +85,25 @@ def check_int(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def check_k(k: Any, num_variables: int, twin: np.ndarray | None = None) -> int:
+    """``k`` as an int, or :class:`InputError` unless ``1 <= k <= K - 1`` (K variables).
+
+    The rule of a long-only :class:`PortfolioQubo` (hold some assets, not all). With
+    ``twin`` (exclusive pairs, long/short legs) k is at most the number of variables that
+    can be on together, ``K - pairs`` (long/short: the number of stocks).
+    """
+    K = num_variables
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= K - 1:
+        raise InputError(f"k must be an integer with 1 <= k <= K - 1 = {K - 1}, got {k!r}")
+    groups = K if twin is None else K - int((np.asarray(twin) >= 0).sum()) // 2
+    if k > groups:
+        raise InputError(
+            f"k = {k} exceeds the {groups} variables that can be held together "
+            "(a variable and its twin exclude each other)"
+        )
+    return int(k)
 
 
 @dataclass(frozen=True)

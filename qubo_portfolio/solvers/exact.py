@@ -23,7 +23,7 @@ import numpy as np
 from ..core.model import PortfolioQubo
 from ..core.quality import PROVEN_RTOL, gap_of
 from ..errors import InputError
-from .common import check_int, finish, subset_problem
+from .common import check_int, check_k, finish, subset_problem
 
 __all__ = [
     "ExactBQMSampler",
@@ -205,7 +205,8 @@ class KSubsetExactSampler(dimod.Sampler):
         bqm : dimod.BinaryQuadraticModel or PortfolioQubo
             The objective; a model gives ``A``, ``k`` and its long/short pairs directly.
         k : int
-            Number of variables on in every sample (required with a BQM).
+            Number of variables on in every sample (required with a BQM), ``1 <= k <= K - 1``
+            as for swap (with exclusive pairs at most the number of pairs).
         num_reads : int, default 1
             Number of best selections returned.
         exclusive_pairs : iterable of (u, v) pairs, optional
@@ -228,11 +229,9 @@ class KSubsetExactSampler(dimod.Sampler):
         problem = subset_problem(bqm, k, exclusive_pairs)
         A = np.asarray(problem.A, dtype=np.float64)
         num_reads = check_int("num_reads", num_reads, 1)
-        k = check_int("k", problem.k, 0)
+        k = check_k(problem.k, len(A), problem.twin)
         info: dict[str, Any] = {"method": "enumeration"}
         if problem.twin is None:
-            if k > len(A):
-                raise InputError(f"k = {k} exceeds the {len(A)} variables")
             count = math.comb(len(A), k)
         else:
             order = _pair_layout(problem.twin)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...core.model import PortfolioQubo
 from ...errors import InputError
-from ..common import binary_states, check_int, finish, subset_problem
+from ..common import binary_states, check_int, check_k, finish, subset_problem
 from .calibration import beta_schedule, calibrate_beta_range
 from .kernels import (
     DESCENT_RTOL,
@@ -410,9 +410,7 @@ def _check_matrix(
         raise InputError(f"{len(variables)} variables for a {K} x {K} matrix")
     if K < 2:
         raise InputError(f"swap annealing needs at least 2 variables, the bqm has {K}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= K - 1:
-        raise InputError(f"k must be an integer with 1 <= k <= K - 1 = {K - 1}, got {k!r}")
-    k = int(k)
+    k = check_k(k, K)
     return A, variables, k, check_twin(twin, K, k)
 
 
