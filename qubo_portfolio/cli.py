@@ -82,8 +82,8 @@ app = App(
     rich_markup_mode=None,
 )
 
-# --quiet / --verbose (global options, before or after the command): quiet prints only errors and the
-# final "wrote DIR" line; verbose adds timings.
+# --quiet / --verbose (global options, before or after the command): quiet prints only errors,
+# notes about the data and the final "wrote DIR" line; verbose adds timings.
 VERBOSITY = {"level": 1}
 
 
