@@ -40,6 +40,7 @@ import dimod
 
 from .._version import __version__
 from ..core.model import PortfolioQubo
+from ..core.returns import row_label
 from ..errors import InputError
 from .files import check_creatable
 
@@ -141,11 +142,8 @@ def _in_sample(qubo: PortfolioQubo) -> dict[str, str] | None:
     for a model built from moments (:meth:`PortfolioQubo.from_moments`), which has no rows."""
     if not qubo.windows:
         return None
-
-    def label(value: Any) -> str:
-        return value.date().isoformat() if hasattr(value, "date") else str(value)
-
-    return {"start": label(qubo.windows[0].first_date), "end": label(qubo.windows[-1].last_date)}
+    first, last = qubo.windows[0].first_date, qubo.windows[-1].last_date
+    return {"start": row_label(first), "end": row_label(last)}
 
 
 def check_target(
